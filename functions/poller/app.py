@@ -1,0 +1,27 @@
+"""Poller (EventBridge schedule): long-polls public partners from a private node until shortly before its
+deadline, completes invitations a private node initiated, and retries pushes that are still queued."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.parser import envelopes, parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from twinbridge.observability import logger, metrics
+from twinbridge.services.poller import Poller
+from twinbridge.wiring import wiring
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    scheduled = parse(event=event, model=EventBridgeModel)
+    logger.debug("scheduled poll", extra={"scheduled_at": scheduled.time.isoformat()})
+    summary = Poller(wiring(), lambda: context.get_remaining_time_in_millis() / 1000).run()
+    metrics.add_metric(name="PeerMessagesApplied", unit="Count", value=summary.messages_applied)
+    return {
+        "connections_polled": len(summary.connections_polled),
+        "messages_applied": summary.messages_applied,
+        "handshakes_completed": summary.handshakes_completed,
+        "errors": summary.errors,
+    }

@@ -1,0 +1,1 @@
+"""HTTP glue for the Lambda handlers: Powertools routers, request parsing, the one error->status table."""

@@ -1,0 +1,59 @@
+"""Invitation codes: a copy-pasteable, integrity-checked string; it carries no key, only a public half."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from twinbridge.errors import MalformedInvitationError
+from twinbridge.models.connection import SHORT_NAME_PATTERN, Mode
+
+PREFIX = "tbinv1."
+
+
+class InvitationCode(BaseModel):
+    """What the acceptor needs: who invites, on which terms, and the initiator's X25519 public half."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connection_id: str = Field(pattern=r"^c-[0-9a-f]{32}$")
+    name: str = Field(min_length=1, max_length=120)
+    initiator_node: str
+    initiator_short_name: str = Field(pattern=SHORT_NAME_PATTERN)
+    acceptor_short_name: str = Field(pattern=SHORT_NAME_PATTERN)
+    description: str = ""
+    mode: Mode
+    initiator_url: str | None = None
+    expires_at: dt.datetime
+    public_key: str = Field(description="initiator's ephemeral X25519 public half, base64url")
+    invitation_secret: str = Field(description="binds the exchange to holders of this code, base64url; not a key")
+
+    def encode(self) -> str:
+        """``tbinv1.<base64url json>.<8 hex check>``, so a truncated paste is caught."""
+        from twinbridge.peers.keys import b64e
+
+        body = b64e(json.dumps(self.model_dump(mode="json"), separators=(",", ":"), sort_keys=True).encode())
+        return f"{PREFIX}{body}.{hashlib.sha256(body.encode()).hexdigest()[:8]}"
+
+    @classmethod
+    def decode(cls, code: str) -> InvitationCode:
+        """Parse a pasted code (whitespace and line breaks are ignored).
+
+        Raises:
+            MalformedInvitationError: saying what is wrong, never echoing the code.
+        """
+        from twinbridge.peers.keys import b64d
+
+        compact = "".join(code.split())
+        if not compact.startswith(PREFIX):
+            raise MalformedInvitationError(f"invitation code is malformed: it must start with '{PREFIX}'")
+        body, _, check = compact[len(PREFIX) :].rpartition(".")
+        if not body or hashlib.sha256(body.encode()).hexdigest()[:8] != check:
+            raise MalformedInvitationError("invitation code is malformed: checksum mismatch (was it copied whole?)")
+        try:
+            return cls.model_validate(json.loads(b64d(body)))
+        except (ValueError, ValidationError) as exc:
+            raise MalformedInvitationError("invitation code is malformed: its content is not a valid invitation") from exc

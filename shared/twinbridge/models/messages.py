@@ -1,0 +1,100 @@
+"""Bodies of the node-to-node protocol (our own: extra fields are refused)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from twinbridge.models.connection import utcnow
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PeerMessage(_Strict):
+    """The generic envelope: ordered per connection by ``seq``, acknowledged explicitly."""
+
+    message_id: str
+    connection_id: str
+    seq: int = Field(ge=1)
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")
+    payload: dict[str, Any] = Field(default_factory=dict)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class AcceptRequest(_Strict):
+    acceptor_public_key: str
+    acceptor_node: str
+    acceptor_url: str | None = None
+
+
+class AcceptResponse(_Strict):
+    initiator_node: str
+    proof: str
+
+
+class AcceptanceResponse(_Strict):
+    """What a public acceptor hands a private initiator that polls for the result of its invitation."""
+
+    acceptor_public_key: str
+    acceptor_node: str
+
+
+class ConfirmRequest(_Strict):
+    initiator_node: str
+
+
+class PingRequest(_Strict):
+    connection_id: str
+    sent_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PingResponse(_Strict):
+    node: str
+    connection_id: str
+    status: str
+    received_at: dt.datetime
+
+
+class PushRequest(_Strict):
+    connection_id: str
+    messages: list[PeerMessage] = Field(max_length=100)
+
+
+class PushResponse(_Strict):
+    acked_seq: int
+
+
+class PollRequest(_Strict):
+    connection_id: str
+    ack_seq: int = Field(ge=0, description="highest seq the poller has applied; older messages are dropped")
+    wait_seconds: float = Field(default=20, ge=0, le=25)
+    max_messages: int = Field(default=50, ge=1, le=100)
+
+
+class PollResponse(_Strict):
+    messages: list[PeerMessage]
+    more: bool = False
+
+
+class RotateRequest(_Strict):
+    connection_id: str
+    rotation_id: str
+    public_key: str
+
+
+class RotateResponse(_Strict):
+    public_key: str
+    proof: str
+
+
+class RotateAnswerRequest(_Strict):
+    """A private side's answer to a rotation offer it polled, posted back to the public offerer."""
+
+    connection_id: str
+    rotation_id: str
+    public_key: str
+    proof: str

@@ -1,0 +1,85 @@
+"""HMAC-SHA256 request signatures for node-to-node calls (pure: no HTTP, no storage)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote
+
+from twinbridge.errors import AuthenticationError
+
+ALGORITHM = "TWINBRIDGE-HMAC-SHA256"
+MAX_SKEW_SECONDS = 300
+HEADER_KEY_ID = "x-twinbridge-key-id"
+HEADER_TIMESTAMP = "x-twinbridge-timestamp"
+HEADER_NONCE = "x-twinbridge-nonce"
+HEADER_SIGNATURE = "x-twinbridge-signature"
+
+
+def canonical_query(query: str) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(pairs))
+
+
+def string_to_sign(method: str, path: str, query: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    return "\n".join(
+        (ALGORITHM, method.upper(), path, canonical_query(query), timestamp, nonce, hashlib.sha256(body).hexdigest())
+    ).encode()
+
+
+def sign(key: bytes, method: str, path: str, query: str, body: bytes, *, now: float | None = None) -> dict[str, str]:
+    """Headers that authenticate one request: key id, timestamp, a fresh nonce and the signature."""
+    from twinbridge.peers.keys import key_id
+
+    timestamp = str(int(time.time() if now is None else now))
+    nonce = secrets.token_hex(16)
+    signature = hmac.new(key, string_to_sign(method, path, query, timestamp, nonce, body), hashlib.sha256).hexdigest()
+    return {
+        HEADER_KEY_ID: key_id(key),
+        HEADER_TIMESTAMP: timestamp,
+        HEADER_NONCE: nonce,
+        HEADER_SIGNATURE: signature,
+    }
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """The signature-relevant parts of an incoming request, headers lower-cased."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def key_id(self) -> str:
+        value = self.headers.get(HEADER_KEY_ID, "")
+        if not value or len(value) > 64:
+            raise AuthenticationError("missing or oversized key id header")
+        return value
+
+    @property
+    def nonce(self) -> str:
+        return self.headers.get(HEADER_NONCE, "")
+
+
+def verify(key: bytes, request: SignedRequest, *, now: float | None = None) -> None:
+    """Check timestamp skew and the signature in constant time; raise AuthenticationError on any failure."""
+    timestamp = request.headers.get(HEADER_TIMESTAMP, "")
+    nonce = request.nonce
+    signature = request.headers.get(HEADER_SIGNATURE, "")
+    if not timestamp.isdigit() or not nonce or len(nonce) > 64 or not signature:
+        raise AuthenticationError("missing or malformed signature headers")
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > MAX_SKEW_SECONDS:
+        raise AuthenticationError("timestamp outside the allowed clock skew")
+    expected = hmac.new(
+        key, string_to_sign(request.method, request.path, request.query, timestamp, nonce, request.body), hashlib.sha256
+    ).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        raise AuthenticationError("signature mismatch")

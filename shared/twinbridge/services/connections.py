@@ -1,0 +1,144 @@
+"""Admin use cases on connections: manual setup, lifecycle, messages, test connection, node info."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twinbridge.errors import ConflictError, InvalidRequestError, RemoteError
+from twinbridge.models.admin import CheckResult, ManualConnectionRequest, SendMessageRequest, TestReport
+from twinbridge.models.connection import (
+    Connection,
+    ConnectionStatus,
+    InboundKey,
+    KeyMaterial,
+    Origin,
+    new_connection_id,
+    utcnow,
+)
+from twinbridge.models.messages import PeerMessage
+from twinbridge.observability import logger
+from twinbridge.peers import keys as crypto
+from twinbridge.services import messaging
+from twinbridge.wiring import Deps
+
+# Tracker adapters register an internal probe per tracker type: probe(deps, conn) -> list[CheckResult].
+InternalProbe = Callable[[Deps, Connection], list[CheckResult]]
+INTERNAL_PROBES: dict[str, InternalProbe] = {}
+
+
+def add_manual(deps: Deps, request: ManualConnectionRequest) -> Connection:
+    """IssueSYNC-style setup: both admins type the same pair of keys, crosswise."""
+    if not deps.settings.node_public and request.remote_url is None:
+        raise InvalidRequestError(
+            "this node is private, so the partner can never call it: give the partner's remote_url "
+            "(a private node cannot be passive)"
+        )
+    if not deps.settings.node_public and request.passive:
+        raise InvalidRequestError("a private node cannot be passive: it must call the partner, who cannot call it")
+    try:
+        local_key = crypto.parse_manual_key(request.local_key.get_secret_value())
+        remote_key = crypto.parse_manual_key(request.remote_key.get_secret_value()) if request.remote_key else None
+    except ValueError as exc:
+        raise InvalidRequestError(f"authentication key rejected: {exc}") from exc
+    if remote_key is not None and remote_key == local_key:
+        raise InvalidRequestError("local_key and remote_key must differ (one per direction)")
+    conn = Connection(
+        id=new_connection_id(),
+        name=request.name,
+        local_short_name=request.local_short_name,
+        remote_short_name=request.remote_short_name,
+        description=request.description,
+        mode=request.mode,
+        project=request.project,
+        remote_url=request.remote_url,
+        passive=request.passive,
+        technical_user=request.technical_user or deps.settings.technical_user or None,
+        alt_base_url=request.alt_base_url,
+        origin=Origin.MANUAL,
+        status=ConnectionStatus.ACTIVE,
+        activated_at=utcnow(),
+        keys=KeyMaterial(
+            inbound=[InboundKey(key_id=crypto.key_id(local_key), secret=local_key)],
+            outbound=remote_key,
+        ),
+    )
+    deps.connections.create(conn)
+    deps.events.record(conn.id, "connection.created", "manual keys")
+    logger.info("manual connection created", extra={"connection_id": conn.id})
+    return conn
+
+
+def set_active(deps: Deps, connection_id: str, active: bool) -> Connection:
+    conn = deps.connections.get(connection_id)
+    if conn.status == ConnectionStatus.PENDING:
+        raise ConflictError(f"connection {connection_id} is still pending: the invitation has not been completed")
+    target = ConnectionStatus.ACTIVE if active else ConnectionStatus.DEACTIVATED
+    if conn.status == target:
+        return conn
+    conn.status = target
+    deps.connections.save(conn)
+    deps.events.record(conn.id, f"connection.{target.value}", "by an admin")
+    if active and conn.can_call_remote:
+        messaging.schedule_delivery(deps, conn.id, f"reactivated-{conn.version}")
+    return conn
+
+
+def delete(deps: Deps, connection_id: str) -> None:
+    deps.connections.get(connection_id)
+    deps.connections.delete(connection_id)
+    logger.info("connection deleted", extra={"connection_id": connection_id})
+
+
+def send_message(deps: Deps, connection_id: str, request: SendMessageRequest) -> PeerMessage:
+    conn = deps.connections.get(connection_id)
+    messaging.require_active(conn)
+    return messaging.send(deps, conn, request.kind, {"text": request.text})
+
+
+def test_connection(deps: Deps, connection_id: str) -> TestReport:
+    """Internal checks (tracker side, filled in by adapters) and a signed ping round trip to the partner."""
+    conn = deps.connections.get(connection_id)
+    probe = INTERNAL_PROBES.get(deps.settings.tracker_type)
+    internal = (
+        probe(deps, conn)
+        if probe
+        else [CheckResult(name="tracker", status="skipped", detail=f"no {deps.settings.tracker_type} adapter is installed yet")]
+    )
+    return TestReport(connection_id=conn.id, internal=internal, remote=_remote_check(deps, conn))
+
+
+def _remote_check(deps: Deps, conn: Connection) -> CheckResult:
+    if conn.status != ConnectionStatus.ACTIVE:
+        return CheckResult(name="remote", status="failed", detail=f"connection is {conn.status.value}")
+    if not conn.can_call_remote:
+        why = "this side is passive" if conn.passive else "the partner is private (it has no URL)"
+        heard = f"; last heard from {conn.last_contact_at.isoformat()}" if conn.last_contact_at else "; not heard from yet"
+        return CheckResult(name="remote", status="skipped", detail=f"{why}: it calls this node, never the reverse{heard}")
+    started = utcnow()
+    try:
+        answer = messaging.ping_remote(deps, conn)
+    except RemoteError as exc:
+        return CheckResult(name="remote", status="failed", detail=exc.message)
+    elapsed = (utcnow() - started).total_seconds() * 1000
+    return CheckResult(
+        name="remote", status="ok", detail=f"signed ping answered by {answer.node} in {elapsed:.0f} ms (partner sees it {answer.status})"
+    )
+
+
+def get_with_events(deps: Deps, connection_id: str) -> dict:
+    conn = deps.connections.get(connection_id)
+    return {**conn.public_view(), "recent_events": deps.events.recent(conn.id, 10)}
+
+
+def node_info(deps: Deps) -> dict:
+    s = deps.settings
+    return {
+        "node": s.node_name,
+        "public": s.node_public,
+        "url": s.public_url or None,
+        "tracker": {"type": s.tracker_type, "base_url": s.tracker_base_url or None, "alt_base_url": s.tracker_alt_base_url or None},
+        "technical_user": s.technical_user or None,
+        "connections": len(deps.connections.list()),
+    }
+
+

@@ -1,0 +1,296 @@
+"""Exalate-style invitations in every arrangement: public->private, public->public, private->public.
+
+Keys are agreed with an ephemeral X25519 exchange; only public halves travel (in the code, in the
+accept request, or in the acceptance a private initiator fetches). Both-private is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from twinbridge.errors import (
+    BothSidesPrivateError,
+    ConflictError,
+    InvalidRequestError,
+    InvitationExpiredError,
+    InvitationUsedError,
+    NotFoundError,
+    RemoteError,
+)
+from twinbridge.models.admin import AcceptInvitationRequest, InitiateRequest
+from twinbridge.models.connection import (
+    Connection,
+    ConnectionStatus,
+    InboundKey,
+    KeyMaterial,
+    Origin,
+    new_connection_id,
+    utcnow,
+)
+from twinbridge.models.invitation import InvitationCode
+from twinbridge.models.messages import (
+    AcceptanceResponse,
+    AcceptRequest,
+    AcceptResponse,
+    ConfirmRequest,
+    PingResponse,
+)
+from twinbridge.observability import logger
+from twinbridge.peers import keys as crypto
+from twinbridge.peers.signing import SignedRequest
+from twinbridge.services.peer_auth import verify_with
+from twinbridge.wiring import Deps
+
+NOT_PENDING = "this invitation was already used"
+
+
+def node_url(deps: Deps) -> str | None:
+    """This node's peer URL when it is public, else None (a private node never advertises one)."""
+    if not deps.settings.node_public:
+        return None
+    return deps.settings.public_url or None
+
+
+def _accept_proof_parts(connection_id: str, acceptor_public_key: str) -> tuple[str, str, str]:
+    return ("accept", connection_id, acceptor_public_key)
+
+
+# --- initiator side -----------------------------------------------------------------------------
+def initiate(deps: Deps, request: InitiateRequest) -> tuple[Connection, str]:
+    """Create a pending connection and its single-use invitation code."""
+    own_url = node_url(deps)
+    if own_url is None and request.partner_url is None:
+        raise BothSidesPrivateError(
+            "this node is private and no partner URL was given: two private nodes can never reach each other. "
+            "Give the partner's URL, or initiate from the public side."
+        )
+    if deps.settings.node_public and own_url is None:
+        raise InvalidRequestError("this node is public but has no PUBLIC_URL configured; set it before inviting")
+    pair = crypto.new_ephemeral()
+    invitation_secret = secrets.token_bytes(32)
+    connection_id = new_connection_id()
+    expires_at = (utcnow() + dt.timedelta(hours=request.expires_in_hours)).replace(microsecond=0)
+    conn = Connection(
+        id=connection_id,
+        name=request.name,
+        local_short_name=request.local_short_name,
+        remote_short_name=request.remote_short_name,
+        description=request.description,
+        mode=request.mode,
+        project=request.project,
+        remote_url=request.partner_url,
+        origin=Origin.INITIATOR,
+        invitation_expires_at=expires_at,
+        technical_user=deps.settings.technical_user or None,
+        keys=KeyMaterial(
+            ephemeral_private=pair.private,
+            invitation_secret=invitation_secret,
+        ),
+    )
+    deps.connections.create(conn)
+    code = InvitationCode(
+        connection_id=connection_id,
+        name=request.name,
+        initiator_node=deps.settings.node_name,
+        initiator_short_name=request.local_short_name,
+        acceptor_short_name=request.remote_short_name,
+        description=request.description,
+        mode=request.mode,
+        initiator_url=own_url,
+        expires_at=expires_at,
+        public_key=crypto.b64e(pair.public),
+        invitation_secret=crypto.b64e(invitation_secret),
+    ).encode()
+    deps.events.record(connection_id, "invitation.created", f"expires {expires_at.isoformat()}")
+    logger.info("invitation created", extra={"connection_id": connection_id, "partner_private": request.partner_url is None})
+    return conn, code
+
+
+def _pending_invitation(deps: Deps, connection_id: str) -> Connection:
+    conn = deps.connections.find(connection_id)
+    if conn is None or conn.origin != Origin.INITIATOR:
+        raise NotFoundError(f"no invitation {connection_id} on this node")
+    if conn.status != ConnectionStatus.PENDING or conn.keys.ephemeral_private is None:
+        raise InvitationUsedError(NOT_PENDING)
+    if conn.invitation_expires_at and utcnow() >= conn.invitation_expires_at:
+        raise InvitationExpiredError("this invitation has expired; ask the partner for a new one")
+    return conn
+
+
+def _complete(deps: Deps, conn: Connection, agreed: crypto.DirectionalKeys, remote_node: str) -> Connection:
+    """Turn a pending record active with its agreed keys, dropping every handshake secret."""
+    conn.keys = KeyMaterial(
+        inbound=[InboundKey(key_id=crypto.key_id(agreed.inbound), secret=agreed.inbound)],
+        outbound=agreed.outbound,
+    )
+    conn.remote_node = remote_node
+    conn.status = ConnectionStatus.ACTIVE
+    conn.activated_at = utcnow()
+    conn.invitation_expires_at = None
+    conn.handshake_public_key = None
+    return conn
+
+
+def receive_accept(deps: Deps, connection_id: str, request: SignedRequest, body: AcceptRequest) -> AcceptResponse:
+    """A (public) initiator receives the acceptor's half; the request must be signed with the agreed key."""
+    conn = _pending_invitation(deps, connection_id)
+    try:
+        agreed = crypto.agree(
+            conn.keys.ephemeral_private.get_secret_value(),
+            crypto.b64d(body.acceptor_public_key),
+            context=connection_id,
+            binding_secret=conn.keys.invitation_secret.get_secret_value(),
+            first_party=True,
+        )
+    except ValueError as exc:
+        raise InvalidRequestError("acceptor_public_key is not a valid X25519 public key") from exc
+    verify_with(deps, agreed.inbound, request)
+    if body.acceptor_url:
+        if conn.remote_url and conn.remote_url != body.acceptor_url:
+            raise ConflictError("this invitation was issued for another partner URL")
+        conn.remote_url = body.acceptor_url
+    _complete(deps, conn, agreed, body.acceptor_node)
+    try:
+        deps.connections.save(conn)
+    except ConflictError as exc:
+        raise InvitationUsedError(NOT_PENDING) from exc
+    deps.events.record(connection_id, "connection.activated", f"accepted by {body.acceptor_node}")
+    logger.info("invitation accepted", extra={"connection_id": connection_id})
+    return AcceptResponse(
+        initiator_node=deps.settings.node_name,
+        proof=crypto.proof(agreed.outbound, *_accept_proof_parts(connection_id, body.acceptor_public_key)),
+    )
+
+
+def fetch_acceptance(deps: Deps, conn: Connection) -> bool:
+    """A private initiator asks its public partner whether the code was accepted; completes when it was.
+
+    Returns:
+        True when the connection became active.
+    """
+    invitation_secret = conn.keys.invitation_secret.get_secret_value()
+    fetch_key = crypto.handshake_key(invitation_secret, conn.id)
+    try:
+        acceptance = deps.peer_client.call(
+            conn.remote_url, "GET", f"/invitations/{conn.id}/acceptance", fetch_key, None, AcceptanceResponse
+        )
+    except RemoteError as exc:
+        if exc.status == 404:
+            return False  # not accepted yet
+        raise
+    agreed = crypto.agree(
+        conn.keys.ephemeral_private.get_secret_value(),
+        crypto.b64d(acceptance.acceptor_public_key),
+        context=conn.id,
+        binding_secret=invitation_secret,
+        first_party=True,
+    )
+    deps.peer_client.call(
+        conn.remote_url, "POST", "/handshake/confirm", agreed.outbound,
+        ConfirmRequest(initiator_node=deps.settings.node_name), PingResponse,
+    )
+    _complete(deps, conn, agreed, acceptance.acceptor_node)
+    deps.connections.save(conn)
+    deps.events.record(conn.id, "connection.activated", f"acceptance fetched from {acceptance.acceptor_node}")
+    logger.info("invitation completed by fetch", extra={"connection_id": conn.id})
+    return True
+
+
+# --- acceptor side ------------------------------------------------------------------------------
+def accept(deps: Deps, request: AcceptInvitationRequest) -> Connection:
+    """Accept a pasted code. Nothing is stored unless the whole handshake succeeds (or can complete later)."""
+    code = InvitationCode.decode(request.code)
+    if utcnow() >= code.expires_at:
+        raise InvitationExpiredError("this invitation has expired; ask the partner for a new one")
+    own_url = node_url(deps)
+    if code.initiator_url is None and own_url is None:
+        raise BothSidesPrivateError(
+            "both sides are private: the inviting node has no URL and neither has this node, so they could never "
+            "reach each other. Ask the partner to initiate with this node's URL or from a public node."
+        )
+    if deps.connections.find(code.connection_id) is not None:
+        raise InvitationUsedError(f"this node already holds connection {code.connection_id}: the code was used here")
+    pair = crypto.new_ephemeral()
+    invitation_secret = crypto.b64d(code.invitation_secret)
+    try:
+        agreed = crypto.agree(
+            pair.private, crypto.b64d(code.public_key), context=code.connection_id,
+            binding_secret=invitation_secret, first_party=False,
+        )
+    except ValueError as exc:
+        raise InvalidRequestError("invitation code is malformed: its public key is not valid") from exc
+    conn = Connection(
+        id=code.connection_id,
+        name=request.name or code.name,
+        local_short_name=code.acceptor_short_name,
+        remote_short_name=code.initiator_short_name,
+        description=code.description,
+        mode=code.mode,
+        project=request.project,
+        remote_url=code.initiator_url,
+        remote_node=code.initiator_node,
+        origin=Origin.ACCEPTOR,
+        invitation_expires_at=code.expires_at,
+        technical_user=deps.settings.technical_user or None,
+    )
+    if code.initiator_url is not None:
+        response = deps.peer_client.call(
+            code.initiator_url,
+            "POST",
+            f"/invitations/{code.connection_id}/accept",
+            agreed.outbound,
+            AcceptRequest(
+                acceptor_public_key=crypto.b64e(pair.public), acceptor_node=deps.settings.node_name, acceptor_url=own_url
+            ),
+            AcceptResponse,
+        )
+        if not crypto.check_proof(agreed.inbound, response.proof, *_accept_proof_parts(code.connection_id, crypto.b64e(pair.public))):
+            raise RemoteError("the inviting node could not prove it holds the invitation's key; nothing was stored")
+        _complete(deps, conn, agreed, response.initiator_node)
+        deps.connections.create(conn)
+        deps.events.record(conn.id, "connection.activated", f"accepted invitation from {code.initiator_node}")
+    else:
+        # Private initiator: it fetches our public half on its next poll, then confirms with the agreed key.
+        conn.keys = KeyMaterial(
+            inbound=[InboundKey(key_id=crypto.key_id(agreed.inbound), secret=agreed.inbound)],
+            outbound=agreed.outbound,
+            handshake_key=crypto.handshake_key(invitation_secret, code.connection_id),
+        )
+        conn.handshake_public_key = crypto.b64e(pair.public)
+        deps.connections.create(conn)
+        deps.events.record(conn.id, "invitation.accepted", "waiting for the private initiator to fetch the acceptance")
+    logger.info("invitation accepted locally", extra={"connection_id": conn.id, "status": conn.status.value})
+    return deps.connections.get(conn.id)
+
+
+def serve_acceptance(deps: Deps, connection_id: str, request: SignedRequest) -> AcceptanceResponse:
+    """A public acceptor hands its public half to the private initiator (signed with the invitation's fetch key)."""
+    conn = deps.connections.find(connection_id)
+    if (
+        conn is None
+        or conn.origin != Origin.ACCEPTOR
+        or conn.status != ConnectionStatus.PENDING
+        or conn.keys.handshake_key is None
+        or conn.handshake_public_key is None
+    ):
+        raise NotFoundError(f"no pending acceptance for {connection_id} on this node")
+    verify_with(deps, conn.keys.handshake_key.get_secret_value(), request)
+    deps.connections.touch(conn.id, utcnow())
+    return AcceptanceResponse(acceptor_public_key=conn.handshake_public_key, acceptor_node=deps.settings.node_name)
+
+
+def receive_confirm(deps: Deps, conn: Connection, body: ConfirmRequest) -> PingResponse:
+    """The private initiator proved it derived our keys (the request verified): the connection is live."""
+    if conn.origin == Origin.ACCEPTOR and conn.status == ConnectionStatus.PENDING:
+        conn.keys.handshake_key = None
+        conn.status = ConnectionStatus.ACTIVE
+        conn.activated_at = utcnow()
+        conn.invitation_expires_at = None
+        conn.handshake_public_key = None
+        conn.remote_node = body.initiator_node
+        deps.connections.save(conn)
+        deps.events.record(conn.id, "connection.activated", f"confirmed by {body.initiator_node}")
+        logger.info("invitation confirmed by private initiator", extra={"connection_id": conn.id})
+    deps.connections.touch(conn.id, utcnow())
+    return PingResponse(node=deps.settings.node_name, connection_id=conn.id, status=conn.status.value, received_at=utcnow())

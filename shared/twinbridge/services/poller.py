@@ -1,0 +1,135 @@
+"""The scheduled poller. On a private node it is the only thing that talks to public partners: it
+fetches pending acceptances, long-polls each active partner (one worker per connection) and retries
+pushes, looping until shortly before its own deadline so the node reacts within about a second.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from twinbridge.errors import TwinbridgeError
+from twinbridge.models.connection import Connection, ConnectionStatus, Origin
+from twinbridge.models.messages import PollRequest, PollResponse
+from twinbridge.observability import logger
+from twinbridge.services import invitations, messaging
+from twinbridge.wiring import Deps
+
+SAFETY_MARGIN_SECONDS = 5.0
+RESCAN_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass
+class PollSummary:
+    connections_polled: set[str] = field(default_factory=set)
+    messages_applied: int = 0
+    handshakes_completed: int = 0
+    errors: int = 0
+
+
+def should_poll(deps: Deps, conn: Connection) -> bool:
+    """This node long-polls a partner when it is private and may call it."""
+    return not deps.settings.node_public and conn.can_call_remote and conn.status == ConnectionStatus.ACTIVE
+
+
+def awaits_acceptance(conn: Connection) -> bool:
+    return conn.origin == Origin.INITIATOR and conn.status == ConnectionStatus.PENDING and conn.remote_url is not None
+
+
+def poll_once(deps: Deps, conn: Connection, wait_seconds: float) -> int:
+    """One long-poll round trip: ack what we applied, apply what arrives. Returns messages applied."""
+    request = PollRequest(connection_id=conn.id, ack_seq=conn.in_seq, wait_seconds=wait_seconds)
+    answer = deps.peer_client.call(
+        conn.remote_url, "POST", "/poll", conn.keys.outbound.get_secret_value(), request, PollResponse,
+        timeout=wait_seconds + deps.settings.peer_timeout_seconds,
+    )
+    before = conn.in_seq
+    return messaging.receive(deps, conn, answer.messages) - before
+
+
+class Poller:
+    """Runs one scheduled invocation: until ``remaining_seconds()`` drops below the safety margin."""
+
+    def __init__(self, deps: Deps, remaining_seconds: Callable[[], float]) -> None:
+        self._deps = deps
+        self._remaining = remaining_seconds
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers: dict[str, threading.Thread] = {}
+        self.summary = PollSummary()
+
+    def _time_left(self) -> float:
+        return self._remaining() - SAFETY_MARGIN_SECONDS
+
+    def run(self) -> PollSummary:
+        if self._deps.settings.node_public:
+            self._scan()  # a public node only completes handshakes and retries pushes; partners poll it
+            return self.summary
+        try:
+            while self._time_left() > 0 and not self._stop.is_set():
+                self._scan()
+                self._stop.wait(min(RESCAN_SECONDS, max(self._time_left(), 0)))
+        finally:
+            self._stop.set()
+            for worker in list(self._workers.values()):
+                worker.join(timeout=max(self._remaining(), 0.1))
+        return self.summary
+
+    def _scan(self) -> None:
+        for conn in self._deps.connections.list():
+            if awaits_acceptance(conn):
+                self._guarded(conn.id, self._fetch_acceptance, conn)
+            elif conn.can_call_remote and conn.status == ConnectionStatus.ACTIVE:
+                if should_poll(self._deps, conn):
+                    self._ensure_worker(conn.id)
+                else:
+                    self._guarded(conn.id, messaging.deliver_outbox, self._deps, conn.id)
+
+    def _fetch_acceptance(self, conn: Connection) -> None:
+        if invitations.fetch_acceptance(self._deps, conn):
+            self.summary.handshakes_completed += 1
+
+    def _guarded(self, connection_id: str, func, *args) -> None:
+        try:
+            func(*args)
+        except TwinbridgeError as exc:
+            self.summary.errors += 1
+            logger.warning("poller step failed", extra={"connection_id": connection_id, "error": exc.message})
+
+    def _ensure_worker(self, connection_id: str) -> None:
+        with self._lock:
+            worker = self._workers.get(connection_id)
+            if worker is not None and worker.is_alive():
+                return
+            worker = threading.Thread(target=self._work, args=(connection_id,), name=f"poll-{connection_id}", daemon=True)
+            self._workers[connection_id] = worker
+            worker.start()
+
+    def _work(self, connection_id: str) -> None:
+        backoff = 1.0
+        while not self._stop.is_set():
+            wait = min(self._deps.settings.long_poll_seconds, self._time_left() - self._deps.settings.peer_timeout_seconds)
+            if wait < 1.0:
+                return
+            try:
+                conn = self._deps.connections.get(connection_id)
+                if not should_poll(self._deps, conn):
+                    return
+                messaging.deliver_outbox(self._deps, connection_id)
+                self.summary.messages_applied += poll_once(self._deps, conn, wait)
+                self.summary.connections_polled.add(connection_id)
+                backoff = 1.0
+            except TwinbridgeError as exc:
+                self.summary.errors += 1
+                logger.warning("long-poll failed", extra={"connection_id": connection_id, "error": exc.message, "retry_in": backoff})
+                if self._stop.wait(backoff):
+                    return
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            except Exception:  # keep polling other rounds; the failure is logged with its stack
+                self.summary.errors += 1
+                logger.exception("long-poll crashed", extra={"connection_id": connection_id})
+                if self._stop.wait(backoff):
+                    return
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

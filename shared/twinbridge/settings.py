@@ -1,0 +1,41 @@
+"""Node settings read once from the environment (names are the template's environment variables)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TrackerType = Literal["jira-cloud", "jira-dc", "azure-devops"]
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    node_name: str = Field(alias="NODE_NAME", min_length=1)
+    tracker_type: TrackerType = Field(alias="TRACKER_TYPE")
+    tracker_base_url: str = Field(default="", alias="TRACKER_BASE_URL")
+    tracker_alt_base_url: str = Field(default="", alias="TRACKER_ALT_BASE_URL")
+    tracker_secret_arn: str = Field(default="", alias="TRACKER_SECRET_ARN")
+    technical_user: str = Field(default="", alias="TECHNICAL_USER")
+    node_public: bool = Field(default=False, alias="NODE_PUBLIC")
+    public_url: str = Field(default="", alias="PUBLIC_URL")
+    table_name: str = Field(alias="TABLE_NAME")
+    sync_queue_url: str = Field(default="", alias="SYNC_QUEUE_URL")
+    attachments_bucket: str = Field(default="", alias="ATTACHMENTS_BUCKET")
+    long_poll_seconds: float = Field(default=20.0, alias="LONG_POLL_SECONDS", gt=0, le=25)
+    long_poll_interval_seconds: float = Field(default=0.25, alias="LONG_POLL_INTERVAL_SECONDS", gt=0, le=5)
+    peer_timeout_seconds: float = Field(default=10.0, alias="PEER_TIMEOUT_SECONDS", gt=0)
+
+    @field_validator("public_url", "tracker_base_url", "tracker_alt_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+@functools.cache
+def settings() -> Settings:
+    """The node's settings, validated once per process (cleared by tests between cases)."""
+    return Settings.model_validate(dict(os.environ))

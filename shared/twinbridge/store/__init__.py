@@ -1,0 +1,1 @@
+"""DynamoDB repositories over the node's single table (the only package that touches DynamoDB)."""

@@ -1,0 +1,201 @@
+"""Connection records, their key index (unique key ids) and optimistic locking on ``version``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from twinbridge.errors import ConcurrentModificationError, ConflictError, DuplicateKeyError, NotFoundError
+from twinbridge.models.connection import Connection
+from twinbridge.store import keys as k
+from twinbridge.store.serialization import COUNTER_FIELDS, from_item, to_item
+
+
+def _cancellation_codes(exc: ClientError) -> list[str]:
+    return [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
+
+
+class ConnectionRepository:
+    """All reads and writes of connection records. ``table`` is a boto3 DynamoDB Table resource."""
+
+    def __init__(self, table) -> None:
+        self._table = table
+        self._client = table.meta.client
+
+    # --- reads -------------------------------------------------------------------------------
+    def get(self, connection_id: str) -> Connection:
+        item = self._table.get_item(
+            Key={"PK": k.connection_pk(connection_id), "SK": k.CONNECTION_SK}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            raise NotFoundError(f"connection {connection_id} does not exist on this node")
+        return from_item(item)
+
+    def find(self, connection_id: str) -> Connection | None:
+        try:
+            return self.get(connection_id)
+        except NotFoundError:
+            return None
+
+    def list(self) -> list[Connection]:
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "IndexName": k.CONNECTIONS_INDEX,
+            "KeyConditionExpression": Key("GSI1PK").eq(k.CONNECTIONS_GSI_PK),
+        }
+        while True:
+            page = self._table.query(**query)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [from_item(item) for item in items]
+
+    def connection_id_for_key(self, key_id: str) -> str | None:
+        item = self._table.get_item(Key={"PK": k.key_pk(key_id), "SK": k.KEY_SK}).get("Item")
+        return item["connection_id"] if item else None
+
+    # --- writes ------------------------------------------------------------------------------
+    def create(self, conn: Connection) -> Connection:
+        """Store a new connection and claim its key ids; both must be new on this node."""
+        writes = [
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": self._serialize(to_item(conn)),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+        ]
+        writes += self._key_claims(conn.id, self._index_key_ids(conn))
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            codes = _cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise ConflictError(f"connection {conn.id} already exists on this node") from exc
+            raise DuplicateKeyError(
+                "the local authentication key is already used by another connection on this node"
+            ) from exc
+        return conn
+
+    def save(self, conn: Connection) -> Connection:
+        """Write ``conn`` if nobody changed it since it was read (``version``); index new key ids, drop gone ones.
+
+        Raises:
+            ConcurrentModificationError: the record changed meanwhile; read it again and retry.
+        """
+        old_version = conn.version
+        conn.version = old_version + 1
+        conn.updated_at = dt.datetime.now(dt.UTC)
+        item = to_item(conn)
+        fields = [name for name in item if name not in ("PK", "SK", *COUNTER_FIELDS)]
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": item[name] for i, name in enumerate(fields)}
+        values[":expected"] = old_version
+        update = {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": self._serialize({"PK": item["PK"], "SK": item["SK"]}),
+                "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                "ConditionExpression": "attribute_exists(PK) AND #version = :expected",
+                "ExpressionAttributeNames": {**names, "#version": "version"},
+                "ExpressionAttributeValues": self._serialize(values),
+            }
+        }
+        existing = set(self._existing_key_ids(conn.id))
+        wanted = self._index_key_ids(conn)
+        claims = self._key_claims(conn.id, [kid for kid in wanted if kid not in existing])
+        deletes = [
+            {"Delete": {"TableName": self._table.name, "Key": self._serialize({"PK": k.key_pk(kid), "SK": k.KEY_SK})}}
+            for kid in sorted(existing - set(wanted))
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=[update, *claims, *deletes])
+        except self._client.exceptions.TransactionCanceledException as exc:
+            conn.version = old_version
+            codes = _cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise ConcurrentModificationError(
+                    f"connection {conn.id} was changed by someone else meanwhile; read it again and retry"
+                ) from exc
+            raise DuplicateKeyError("a key id of this connection is already used by another connection") from exc
+        return conn
+
+    def delete(self, connection_id: str) -> None:
+        """Remove the record, its key index entries, its outbox and its event log."""
+        key_ids = self._existing_key_ids(connection_id)
+        with self._table.batch_writer() as batch:
+            for kid in key_ids:
+                batch.delete_item(Key={"PK": k.key_pk(kid), "SK": k.KEY_SK})
+            query: dict[str, Any] = {
+                "KeyConditionExpression": Key("PK").eq(k.connection_pk(connection_id)),
+                "ProjectionExpression": "PK, SK",
+            }
+            while True:
+                page = self._table.query(**query)
+                for item in page["Items"]:
+                    batch.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def touch(self, connection_id: str, moment: dt.datetime) -> None:
+        """Record that the partner was heard from (no version bump: liveness is not an admin change)."""
+        try:
+            self._table.update_item(
+                Key={"PK": k.connection_pk(connection_id), "SK": k.CONNECTION_SK},
+                UpdateExpression="SET last_contact_at = :at",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":at": moment.isoformat()},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def advance_in_seq(self, connection_id: str, previous: int, new: int) -> bool:
+        """Move the receive watermark from ``previous`` to ``new``; False when another delivery got there first."""
+        try:
+            self._table.update_item(
+                Key={"PK": k.connection_pk(connection_id), "SK": k.CONNECTION_SK},
+                UpdateExpression="SET in_seq = :new",
+                ConditionExpression="attribute_exists(PK) AND in_seq = :previous",
+                ExpressionAttributeValues={":new": new, ":previous": previous},
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    # --- helpers -----------------------------------------------------------------------------
+    @staticmethod
+    def _index_key_ids(conn: Connection) -> list[str]:
+        return [key.key_id for key in conn.keys.inbound]
+
+    def _key_claims(self, connection_id: str, key_ids: Iterable[str]) -> list[dict[str, Any]]:
+        return [
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": self._serialize({"PK": k.key_pk(kid), "SK": k.KEY_SK, "connection_id": connection_id}),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for kid in key_ids
+        ]
+
+    def _existing_key_ids(self, connection_id: str) -> list[str]:
+        conn = self.find(connection_id)
+        return self._index_key_ids(conn) if conn else []
+
+    @staticmethod
+    def _serialize(data: dict[str, Any]) -> dict[str, Any]:
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        return {name: serializer.serialize(value) for name, value in data.items()}

@@ -1,0 +1,40 @@
+"""Primary-key builders for the single table: PK/SK, GSI1PK/GSI1SK, TTL in ``expires_at``."""
+
+from __future__ import annotations
+
+CONNECTIONS_INDEX = "GSI1"
+TTL_ATTRIBUTE = "expires_at"
+
+
+def connection_pk(connection_id: str) -> str:
+    return f"CONN#{connection_id}"
+
+
+CONNECTION_SK = "META"
+CONNECTIONS_GSI_PK = "CONNS"
+
+
+def outbox_sk(seq: int) -> str:
+    return f"OUT#{seq:016d}"
+
+
+OUTBOX_PREFIX = "OUT#"
+EVENT_PREFIX = "EVT#"
+
+
+def event_sk(at_iso: str, event_id: str) -> str:
+    return f"EVT#{at_iso}#{event_id}"
+
+
+def key_pk(key_id: str) -> str:
+    return f"KEY#{key_id}"
+
+
+KEY_SK = "KEY"
+
+
+def nonce_pk(nonce: str) -> str:
+    return f"NONCE#{nonce}"
+
+
+NONCE_SK = "NONCE"

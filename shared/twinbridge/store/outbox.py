@@ -1,0 +1,92 @@
+"""Per-connection outbox: gap-free sequence numbers, ordered reads, deletion on acknowledgement."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from twinbridge.errors import ConcurrentModificationError, NotFoundError
+from twinbridge.models.messages import PeerMessage
+from twinbridge.store import keys as k
+
+_MAX_ATTEMPTS = 20
+
+
+class OutboxRepository:
+    def __init__(self, table) -> None:
+        self._table = table
+        self._client = table.meta.client
+
+    def append(self, connection_id: str, kind: str, payload: dict[str, Any]) -> PeerMessage:
+        """Give the message the next sequence number and store it, atomically (no gaps even under races)."""
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        pk = k.connection_pk(connection_id)
+        for _ in range(_MAX_ATTEMPTS):
+            meta = self._table.get_item(
+                Key={"PK": pk, "SK": k.CONNECTION_SK}, ConsistentRead=True, ProjectionExpression="out_seq"
+            ).get("Item")
+            if meta is None:
+                raise NotFoundError(f"connection {connection_id} does not exist on this node")
+            current = int(meta.get("out_seq", 0))
+            message = PeerMessage(
+                message_id=uuid.uuid4().hex, connection_id=connection_id, seq=current + 1, kind=kind, payload=payload
+            )
+            item = {"PK": pk, "SK": k.outbox_sk(message.seq), "message": message.model_dump(mode="json")}
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": self._table.name,
+                                "Key": {"PK": {"S": pk}, "SK": {"S": k.CONNECTION_SK}},
+                                "UpdateExpression": "SET out_seq = :next",
+                                "ConditionExpression": "out_seq = :current OR (attribute_not_exists(out_seq) AND :current = :zero)",
+                                "ExpressionAttributeValues": {
+                                    ":next": {"N": str(current + 1)},
+                                    ":current": {"N": str(current)},
+                                    ":zero": {"N": "0"},
+                                },
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self._table.name,
+                                "Item": {name: serializer.serialize(value) for name, value in item.items()},
+                                "ConditionExpression": "attribute_not_exists(PK)",
+                            }
+                        },
+                    ]
+                )
+                return message
+            except self._client.exceptions.TransactionCanceledException:
+                continue
+        raise ConcurrentModificationError(f"could not append to the outbox of {connection_id}: too much contention")
+
+    def pending(self, connection_id: str, after_seq: int, limit: int) -> tuple[list[PeerMessage], bool]:
+        """Messages with seq > ``after_seq`` in order, and whether more are waiting beyond ``limit``."""
+        page = self._table.query(
+            KeyConditionExpression=Key("PK").eq(k.connection_pk(connection_id))
+            & Key("SK").between(k.outbox_sk(after_seq + 1), k.OUTBOX_PREFIX + "~"),
+            ConsistentRead=True,
+            Limit=limit + 1,
+        )
+        messages = [PeerMessage.model_validate(item["message"]) for item in page["Items"]]
+        return messages[:limit], len(messages) > limit
+
+    def ack(self, connection_id: str, up_to_seq: int) -> int:
+        """Drop every message with seq <= ``up_to_seq``; returns how many were dropped."""
+        if up_to_seq < 1:
+            return 0
+        page = self._table.query(
+            KeyConditionExpression=Key("PK").eq(k.connection_pk(connection_id))
+            & Key("SK").between(k.outbox_sk(1), k.outbox_sk(up_to_seq)),
+            ProjectionExpression="PK, SK",
+        )
+        with self._table.batch_writer() as batch:
+            for item in page["Items"]:
+                batch.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})
+        return len(page["Items"])
