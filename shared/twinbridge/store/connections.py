@@ -66,7 +66,7 @@ class ConnectionRepository:
             {
                 "Put": {
                     "TableName": self._table.name,
-                    "Item": self._serialize(to_item(conn)),
+                    "Item": to_item(conn),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             }
@@ -94,24 +94,29 @@ class ConnectionRepository:
         conn.updated_at = dt.datetime.now(dt.UTC)
         item = to_item(conn)
         fields = [name for name in item if name not in ("PK", "SK", *COUNTER_FIELDS)]
+        cleared = [name for name in Connection.model_fields if name not in item and name not in COUNTER_FIELDS]
         names = {f"#f{i}": name for i, name in enumerate(fields)}
+        names.update({f"#r{i}": name for i, name in enumerate(cleared)})
         values = {f":v{i}": item[name] for i, name in enumerate(fields)}
         values[":expected"] = old_version
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        if cleared:
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(cleared)))
         update = {
             "Update": {
                 "TableName": self._table.name,
-                "Key": self._serialize({"PK": item["PK"], "SK": item["SK"]}),
-                "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                "Key": {"PK": item["PK"], "SK": item["SK"]},
+                "UpdateExpression": expression,
                 "ConditionExpression": "attribute_exists(PK) AND #version = :expected",
                 "ExpressionAttributeNames": {**names, "#version": "version"},
-                "ExpressionAttributeValues": self._serialize(values),
+                "ExpressionAttributeValues": values,
             }
         }
         existing = set(self._existing_key_ids(conn.id))
         wanted = self._index_key_ids(conn)
         claims = self._key_claims(conn.id, [kid for kid in wanted if kid not in existing])
         deletes = [
-            {"Delete": {"TableName": self._table.name, "Key": self._serialize({"PK": k.key_pk(kid), "SK": k.KEY_SK})}}
+            {"Delete": {"TableName": self._table.name, "Key": {"PK": k.key_pk(kid), "SK": k.KEY_SK}}}
             for kid in sorted(existing - set(wanted))
         ]
         try:
@@ -182,7 +187,7 @@ class ConnectionRepository:
             {
                 "Put": {
                     "TableName": self._table.name,
-                    "Item": self._serialize({"PK": k.key_pk(kid), "SK": k.KEY_SK, "connection_id": connection_id}),
+                    "Item": {"PK": k.key_pk(kid), "SK": k.KEY_SK, "connection_id": connection_id},
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             }
@@ -192,10 +197,3 @@ class ConnectionRepository:
     def _existing_key_ids(self, connection_id: str) -> list[str]:
         conn = self.find(connection_id)
         return self._index_key_ids(conn) if conn else []
-
-    @staticmethod
-    def _serialize(data: dict[str, Any]) -> dict[str, Any]:
-        from boto3.dynamodb.types import TypeSerializer
-
-        serializer = TypeSerializer()
-        return {name: serializer.serialize(value) for name, value in data.items()}

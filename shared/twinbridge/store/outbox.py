@@ -21,9 +21,6 @@ class OutboxRepository:
 
     def append(self, connection_id: str, kind: str, payload: dict[str, Any]) -> PeerMessage:
         """Give the message the next sequence number and store it, atomically (no gaps even under races)."""
-        from boto3.dynamodb.types import TypeSerializer
-
-        serializer = TypeSerializer()
         pk = k.connection_pk(connection_id)
         for _ in range(_MAX_ATTEMPTS):
             meta = self._table.get_item(
@@ -42,20 +39,16 @@ class OutboxRepository:
                         {
                             "Update": {
                                 "TableName": self._table.name,
-                                "Key": {"PK": {"S": pk}, "SK": {"S": k.CONNECTION_SK}},
+                                "Key": {"PK": pk, "SK": k.CONNECTION_SK},
                                 "UpdateExpression": "SET out_seq = :next",
                                 "ConditionExpression": "out_seq = :current OR (attribute_not_exists(out_seq) AND :current = :zero)",
-                                "ExpressionAttributeValues": {
-                                    ":next": {"N": str(current + 1)},
-                                    ":current": {"N": str(current)},
-                                    ":zero": {"N": "0"},
-                                },
+                                "ExpressionAttributeValues": {":next": current + 1, ":current": current, ":zero": 0},
                             }
                         },
                         {
                             "Put": {
                                 "TableName": self._table.name,
-                                "Item": {name: serializer.serialize(value) for name, value in item.items()},
+                                "Item": item,
                                 "ConditionExpression": "attribute_not_exists(PK)",
                             }
                         },

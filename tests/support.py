@@ -1,0 +1,114 @@
+"""Test helpers: API Gateway v2 events, Lambda contexts, and the moto table built from template.yaml."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+EVENTS = REPO / "events"
+CORPORA = REPO.parent / "shared" / "corpora"
+
+TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_REGION": "eu-west-1",
+    "NODE_NAME": "test-node",
+    "TRACKER_TYPE": "jira-cloud",
+    "TRACKER_BASE_URL": "https://acme.atlassian.net",
+    "TECHNICAL_USER": "twinbridge-bot",
+    "NODE_PUBLIC": "true",
+    "PUBLIC_URL": "http://127.0.0.1:9",
+    "TABLE_NAME": "twinbridge-test",
+    "POWERTOOLS_SERVICE_NAME": "twinbridge",
+    "POWERTOOLS_METRICS_NAMESPACE": "Twinbridge",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "LONG_POLL_SECONDS": "2",
+    "LONG_POLL_INTERVAL_SECONDS": "0.05",
+}
+
+
+class FakeLambdaContext:
+    def __init__(self, function_name: str = "test", timeout_seconds: float = 29.0) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def create_table(dynamodb_resource, name: str):
+    """The node table exactly as template.yaml declares it (keys, GSIs, TTL)."""
+    from twinbridge.local.template import resource
+
+    spec = resource("NodeTable")["Properties"]
+    table = dynamodb_resource.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=spec["KeySchema"],
+        AttributeDefinitions=spec["AttributeDefinitions"],
+        GlobalSecondaryIndexes=spec.get("GlobalSecondaryIndexes", []),
+    )
+    table.meta.client.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": spec["TimeToLiveSpecification"]["AttributeName"]},
+    )
+    return table
+
+
+def http_event(
+    method: str,
+    path: str,
+    body: bytes | str | dict | None = None,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+    route_key: str | None = None,
+    domain: str = "127.0.0.1:9",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload v2) event, as the real service sends it."""
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    raw = body.encode() if isinstance(body, str) else body
+    is_text = True
+    if raw is not None:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            is_text = False
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": route_key or f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": domain,
+            "domainPrefix": domain.split(".")[0],
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "pytest"},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key or f"{method} {path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "body": None if raw is None else (raw.decode() if is_text else base64.b64encode(raw).decode()),
+        "isBase64Encoded": not is_text,
+    }
+
+
+def load_event(relative: str) -> dict[str, Any]:
+    return json.loads((EVENTS / relative).read_text(encoding="utf-8"))
