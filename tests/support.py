@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
@@ -76,38 +75,16 @@ def http_event(
     route_key: str | None = None,
     domain: str = "127.0.0.1:9",
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload v2) event, as the real service sends it."""
+    """An API Gateway HTTP API (payload v2) event, built the way the local runtime builds it."""
+    from twinbridge.local.events import http_api_event
+
     if isinstance(body, dict):
         body = json.dumps(body)
     raw = body.encode() if isinstance(body, str) else body
-    is_text = True
-    if raw is not None:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            is_text = False
-    now = time.time()
-    return {
-        "version": "2.0",
-        "routeKey": route_key or f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": domain,
-            "domainPrefix": domain.split(".")[0],
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "pytest"},
-            "requestId": str(uuid.uuid4()),
-            "routeKey": route_key or f"{method} {path}",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        },
-        "body": None if raw is None else (raw.decode() if is_text else base64.b64encode(raw).decode()),
-        "isBase64Encoded": not is_text,
-    }
+    return http_api_event(
+        method, path, query, {"content-type": "application/json", **(headers or {})}, raw,
+        route_key=route_key or f"{method} {path}", domain=domain,
+    )
 
 
 def load_event(relative: str) -> dict[str, Any]:

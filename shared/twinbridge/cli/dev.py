@@ -1,0 +1,156 @@
+"""``twinbridge dev``: runs local nodes (one process each, like separate stacks) and records their URLs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from twinbridge.cli.admin_client import AdminClient, CliError
+
+DEFAULT_STATE_DIR = ".twinbridge"
+
+
+def state_dir(explicit: str | None = None) -> Path:
+    return Path(explicit or os.environ.get("TWINBRIDGE_STATE_DIR") or DEFAULT_STATE_DIR)
+
+
+def state_file(explicit: str | None = None) -> Path:
+    return state_dir(explicit) / "dev.json"
+
+
+def node_url(name: str, explicit_dir: str | None = None) -> str:
+    path = state_file(explicit_dir)
+    try:
+        nodes = json.loads(path.read_text())["nodes"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise CliError(f"no local nodes recorded in {path}: start them with 'twinbridge dev' first, or pass --url") from exc
+    if name not in nodes:
+        raise CliError(f"no local node named '{name}' in {path}; known: {', '.join(sorted(nodes))}")
+    return nodes[name]["url"]
+
+
+def run_single_node(args) -> int:
+    """The child process: one node, in the foreground, until SIGTERM/SIGINT."""
+    from twinbridge.local.runtime import LocalNode, NodeOptions
+
+    node = LocalNode(
+        NodeOptions(
+            name=args.name, public=args.public, port=args.port, tracker_type=args.tracker_type,
+            tracker_base_url=args.tracker_base_url or "", technical_user=args.technical_user,
+            log_level=args.log_level, long_poll_seconds=args.long_poll_seconds,
+        )
+    )
+    try:
+        node.start()
+    except OSError as exc:
+        print(f"twinbridge: cannot start node {args.name} on port {args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: node._stop.set())
+    print(f"twinbridge node {args.name} ready on {node.url} ({'public' if args.public else 'private'})", flush=True)
+    try:
+        node.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.stop()
+    return 0
+
+
+def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: Path, log_level: str = "INFO",
+               long_poll_seconds: float = 20.0) -> subprocess.Popen:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
+    command = [
+        sys.executable, "-m", "twinbridge.cli.main", "dev", "node", "--name", name, "--port", str(port),
+        "--tracker-type", tracker_type, "--log-level", log_level, "--long-poll-seconds", str(long_poll_seconds),
+    ]
+    if public:
+        command.append("--public")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
+    client = AdminClient(url, sigv4=False, timeout=2)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
+            raise CliError(f"node at {url} exited with code {process.returncode}:\n{tail}")
+        try:
+            client.request("GET", "/admin/v1/node")
+            return
+        except CliError:
+            time.sleep(0.2)
+    raise CliError(f"node at {url} did not become ready within {timeout:.0f} s (log: {log_path})")
+
+
+def run_dev(args) -> int:
+    """Two nodes on loopback: a public one (Jira Cloud side) and a private one (Azure DevOps side)."""
+    directory = state_dir(args.state_dir)
+    logs = directory / "logs"
+    nodes = {
+        "public": {"public": True, "port": args.public_port, "tracker": "jira-cloud"},
+        "private": {"public": False, "port": args.private_port, "tracker": "azure-devops"},
+    }
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        for name, spec in nodes.items():
+            processes[name] = spawn_node(name, spec["public"], spec["port"], spec["tracker"], logs / f"{name}.log", args.log_level)
+        for name, spec in nodes.items():
+            wait_ready(f"http://127.0.0.1:{spec['port']}", processes[name], logs / f"{name}.log")
+        directory.mkdir(parents=True, exist_ok=True)
+        state_file(args.state_dir).write_text(json.dumps({
+            "nodes": {
+                name: {"url": f"http://127.0.0.1:{spec['port']}", "public": spec["public"], "tracker": spec["tracker"],
+                       "log": str(logs / f"{name}.log"), "pid": processes[name].pid}
+                for name, spec in nodes.items()
+            }
+        }, indent=2))
+        print(_banner(nodes, logs), flush=True)
+        while all(process.poll() is None for process in processes.values()):
+            time.sleep(0.5)
+        failed = [name for name, process in processes.items() if process.returncode not in (None, 0)]
+        if failed:
+            print(f"twinbridge: node(s) {', '.join(failed)} stopped unexpectedly; see {logs}", file=sys.stderr)
+            return 1
+        return 0
+    except KeyboardInterrupt:
+        print("\nstopping local nodes...", flush=True)
+        return 0
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _banner(nodes: dict, logs: Path) -> str:
+    pub, priv = nodes["public"], nodes["private"]
+    return f"""
+twinbridge local runtime is up (embedded AWS: moto server mode; no AWS account, no Docker)
+
+  public  node  http://127.0.0.1:{pub['port']}   jira-cloud    peer routes open
+  private node  http://127.0.0.1:{priv['port']}   azure-devops  no peer routes: it only calls out (long-polls the public node)
+  logs: {logs}/
+
+From a second shell, connect them with an invitation (the private side has no URL):
+
+  twinbridge --node public connection initiate --name "Acme <-> Beta" \\
+      --local-short-name acme --remote-short-name beta --project ACME --no-partner-url
+  twinbridge --node private connection accept <CODE printed above> --project BETA
+
+  twinbridge --node private connection list
+  twinbridge --node private connection test <ID>     # remote ping OK
+  twinbridge --node public  connection test <ID>     # remote test skipped: the partner is private
+
+Ctrl-C stops both nodes.
+"""

@@ -1,0 +1,211 @@
+"""Entry point of the ``twinbridge`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from twinbridge.cli import render
+from twinbridge.cli.admin_client import AdminClient, CliError
+
+CONNECTIONS = "/admin/v1/connections"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="twinbridge", description="Administer twinbridge nodes and run them locally.")
+    parser.add_argument("--url", help="admin API base URL of the node (the stack's AdminApiUrl output, or a local node)")
+    parser.add_argument("--node", help="name of a local node started by 'twinbridge dev' (public, private)")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON instead of text")
+    parser.add_argument("--region", help="AWS region of a deployed stack (SigV4 signing)")
+    parser.add_argument("--profile", help="AWS profile for SigV4 signing")
+    parser.add_argument("--state-dir", help="where 'twinbridge dev' records local nodes (default ./.twinbridge)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="run a public and a private node locally (no AWS account, no Docker)")
+    dev.add_argument("--public-port", type=int, default=8710)
+    dev.add_argument("--private-port", type=int, default=8720)
+    dev.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    dev_sub = dev.add_subparsers(dest="dev_command")
+    single = dev_sub.add_parser("node", help="run one node in the foreground")
+    single.add_argument("--name", required=True)
+    single.add_argument("--port", type=int, required=True)
+    single.add_argument("--public", action="store_true", help="expose peer routes (default: private)")
+    single.add_argument("--tracker-type", default="jira-cloud", choices=["jira-cloud", "jira-dc", "azure-devops"])
+    single.add_argument("--tracker-base-url", default="")
+    single.add_argument("--technical-user", default="twinbridge-bot")
+    single.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    single.add_argument("--long-poll-seconds", type=float, default=20.0)
+
+    node = commands.add_parser("node", help="this node")
+    node.add_subparsers(dest="node_command", required=True).add_parser("info", help="name, reachability, tracker")
+
+    conn = commands.add_parser("connection", help="connections to partner nodes")
+    sub = conn.add_subparsers(dest="connection_command", required=True)
+    initiate = sub.add_parser("initiate", help="create a connection and print its invitation code")
+    _common_connection_args(initiate)
+    target = initiate.add_mutually_exclusive_group(required=True)
+    target.add_argument("--partner-url", help="the partner node's URL (it is public)")
+    target.add_argument("--no-partner-url", action="store_true", help="I don't have a URL: the partner is private")
+    initiate.add_argument("--expires-in-hours", type=float, default=72)
+
+    accept = sub.add_parser("accept", help="accept an invitation code from a partner ('-' reads it from stdin)")
+    accept.add_argument("code")
+    accept.add_argument("--project", help="project for incoming sync on this side")
+    accept.add_argument("--name", help="local name (default: the invitation's)")
+
+    manual = sub.add_parser("add-manual", help="set up a connection with hand-typed keys (IssueSYNC style)")
+    _common_connection_args(manual)
+    manual.add_argument("--local-key", help="verifies incoming requests (default: generate one and print it once)")
+    manual.add_argument("--remote-key", help="the partner's local key: signs requests to the partner")
+    manual.add_argument("--remote-url", help="the partner node's URL")
+    manual.add_argument("--passive", action="store_true", help="this side never calls the partner (the partner polls)")
+    manual.add_argument("--technical-user")
+    manual.add_argument("--alt-base-url", help="alternative base URL partners use for this node")
+
+    sub.add_parser("list", help="all connections")
+    for name, text in [
+        ("show", "one connection with its recent events"),
+        ("test", "internal checks and a signed ping round trip"),
+        ("activate", "resume a deactivated connection"),
+        ("deactivate", "pause a connection (the partner's requests are refused)"),
+        ("rotate-keys", "agree new keys with the partner, without re-inviting"),
+    ]:
+        sub.add_parser(name, help=text).add_argument("id")
+    delete = sub.add_parser("delete", help="delete a connection and its keys on this node")
+    delete.add_argument("id")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    note = sub.add_parser("send-note", help="send a text note through the connection (a channel check)")
+    note.add_argument("id")
+    note.add_argument("text")
+    return parser
+
+
+def _common_connection_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--local-short-name", required=True)
+    parser.add_argument("--remote-short-name", required=True)
+    parser.add_argument("--description", default="")
+    parser.add_argument("--mode", choices=["basic", "script"], default="basic")
+    parser.add_argument("--project", help="project for incoming sync on this side")
+
+
+def _client(args) -> AdminClient:
+    from twinbridge.cli.dev import node_url
+
+    url = args.url or (node_url(args.node, args.state_dir) if args.node else os.environ.get("TWINBRIDGE_URL"))
+    if not url:
+        raise CliError("which node? pass --url URL, --node NAME (after 'twinbridge dev') or set TWINBRIDGE_URL")
+    return AdminClient(url, region=args.region, profile=args.profile)
+
+
+def _emit(args, payload: dict[str, Any], text: str) -> None:
+    print(json.dumps(payload, indent=2, sort_keys=True) if args.json else text)
+
+
+def _connection_command(args, client: AdminClient) -> int:
+    cmd = args.connection_command
+    if cmd == "initiate":
+        body = {
+            "name": args.name, "local_short_name": args.local_short_name, "remote_short_name": args.remote_short_name,
+            "description": args.description, "mode": args.mode, "project": args.project,
+            "partner_url": None if args.no_partner_url else args.partner_url, "expires_in_hours": args.expires_in_hours,
+        }
+        result = client.request("POST", f"{CONNECTIONS}/invitations", body)
+        conn = result["connection"]
+        _emit(args, result, (
+            f"Connection {conn['id']} created ({conn['status']}).\n"
+            f"Invitation code (single use, expires {conn['invitation_expires_at']}):\n\n{result['invitation_code']}\n\n"
+            f"Give it to the partner's admin; on their node:\n  twinbridge connection accept <CODE> --project <PROJECT>"
+        ))
+        return 0
+    if cmd == "accept":
+        code = sys.stdin.read() if args.code == "-" else args.code
+        result = client.request("POST", f"{CONNECTIONS}/accept", {"code": code.strip(), "project": args.project, "name": args.name})
+        conn = result["connection"]
+        follow = "" if conn["status"] == "active" else "\nIt becomes active when the private initiator polls this node."
+        _emit(args, result, f"Connection {conn['id']} accepted: {conn['status']}.{follow}\n\n{render.connection_detail(conn)}")
+        return 0
+    if cmd == "add-manual":
+        from twinbridge.peers.keys import new_manual_key
+
+        generated = args.local_key is None
+        local_key = new_manual_key() if generated else args.local_key
+        body = {
+            "name": args.name, "local_short_name": args.local_short_name, "remote_short_name": args.remote_short_name,
+            "description": args.description, "mode": args.mode, "project": args.project, "local_key": local_key,
+            "remote_key": args.remote_key, "remote_url": args.remote_url, "passive": args.passive,
+            "technical_user": args.technical_user, "alt_base_url": args.alt_base_url,
+        }
+        result = client.request("POST", f"{CONNECTIONS}/manual", body)
+        if generated:
+            result["generated_local_key"] = local_key
+        text = f"Connection {result['connection']['id']} created (active).\n"
+        if generated:
+            text += ("\nLocal authentication key (generated here, shown once; the partner enters it as their remote key):\n"
+                     f"  {local_key}\n")
+        _emit(args, result, text + "\n" + render.connection_detail(result["connection"]))
+        return 0
+    if cmd == "list":
+        result = client.request("GET", CONNECTIONS)
+        _emit(args, result, render.connection_rows(result["connections"]))
+        return 0
+    if cmd == "show":
+        result = client.request("GET", f"{CONNECTIONS}/{args.id}")
+        _emit(args, result, render.connection_detail(result["connection"]))
+        return 0
+    if cmd == "test":
+        result = client.request("POST", f"{CONNECTIONS}/{args.id}/test")
+        _emit(args, result, render.test_report(result))
+        return 0 if result.get("ok") else 1
+    if cmd in ("activate", "deactivate", "rotate-keys"):
+        result = client.request("POST", f"{CONNECTIONS}/{args.id}/{cmd}")
+        conn = result["connection"]
+        text = {
+            "activate": f"Connection {conn['id']} is {conn['status']}.",
+            "deactivate": f"Connection {conn['id']} is {conn['status']}.",
+            "rotate-keys": (
+                f"Connection {conn['id']}: keys rotated." if not conn["rotation_pending"]
+                else f"Connection {conn['id']}: rotation offered; it completes when the private partner polls."
+            ),
+        }[cmd]
+        _emit(args, result, text)
+        return 0
+    if cmd == "delete":
+        if not args.yes and sys.stdin.isatty():
+            answer = input(f"Delete connection {args.id} and its keys on this node? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("kept")
+                return 1
+        result = client.request("DELETE", f"{CONNECTIONS}/{args.id}")
+        _emit(args, result, f"Connection {args.id} deleted.")
+        return 0
+    if cmd == "send-note":
+        result = client.request("POST", f"{CONNECTIONS}/{args.id}/messages", {"kind": "note", "text": args.text})
+        _emit(args, result, f"Note queued as message #{result['message']['seq']}.")
+        return 0
+    raise CliError(f"unknown command {cmd}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "dev":
+            from twinbridge.cli import dev
+
+            return dev.run_single_node(args) if args.dev_command == "node" else dev.run_dev(args)
+        client = _client(args)
+        if args.command == "node":
+            info = client.request("GET", "/admin/v1/node")
+            _emit(args, info, render.node_info(info))
+            return 0
+        return _connection_command(args, client)
+    except CliError as exc:
+        print(f"twinbridge: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
