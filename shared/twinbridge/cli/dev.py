@@ -42,7 +42,7 @@ def run_single_node(args) -> int:
         NodeOptions(
             name=args.name, public=args.public, port=args.port, tracker_type=args.tracker_type,
             tracker_base_url=args.tracker_base_url or "", technical_user=args.technical_user,
-            log_level=args.log_level, long_poll_seconds=args.long_poll_seconds,
+            log_level=args.log_level, long_poll_seconds=args.long_poll_seconds, aws_port=args.aws_port,
         )
     )
     try:
@@ -51,7 +51,8 @@ def run_single_node(args) -> int:
         print(f"twinbridge: cannot start node {args.name} on port {args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: node._stop.set())
-    print(f"twinbridge node {args.name} ready on {node.url} ({'public' if args.public else 'private'})", flush=True)
+    print(f"twinbridge node {args.name} ready on {node.url} ({'public' if args.public else 'private'}); "
+          f"embedded AWS at {node.resources.endpoint}", flush=True)
     try:
         node.wait()
     except KeyboardInterrupt:
@@ -62,7 +63,7 @@ def run_single_node(args) -> int:
 
 
 def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: Path, log_level: str = "INFO",
-               long_poll_seconds: float = 20.0) -> subprocess.Popen:
+               long_poll_seconds: float = 20.0, aws_port: int | None = None) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
     command = [
@@ -71,6 +72,8 @@ def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: 
     ]
     if public:
         command.append("--public")
+    if aws_port:
+        command += ["--aws-port", str(aws_port)]
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 

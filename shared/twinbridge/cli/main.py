@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     single.add_argument("--technical-user", default="twinbridge-bot")
     single.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     single.add_argument("--long-poll-seconds", type=float, default=20.0)
+    single.add_argument("--aws-port", type=int, help="port of the embedded AWS (default: any free port)")
 
     node = commands.add_parser("node", help="this node")
     node.add_subparsers(dest="node_command", required=True).add_parser("info", help="name, reachability, tracker")

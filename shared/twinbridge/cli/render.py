@@ -39,7 +39,8 @@ _DETAIL_FIELDS = [
     ("technical_user", "technical user"), ("alt_base_url", "alternative base URL"),
     ("invitation_expires_at", "invitation expires"), ("created_at", "created"), ("activated_at", "activated"),
     ("last_contact_at", "last heard from partner"), ("keys_rotated_at", "keys rotated"),
-    ("rotation_pending", "rotation pending"), ("out_seq", "messages sent"), ("in_seq", "messages received"),
+    ("rotation_pending", "rotation pending"), ("out_seq", "messages sent"), ("queued_for_partner", "queued for partner"),
+    ("in_seq", "messages received"),
 ]
 
 

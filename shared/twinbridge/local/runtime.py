@@ -30,6 +30,7 @@ class NodeOptions:
     technical_user: str = "twinbridge-bot"
     log_level: str = "INFO"
     long_poll_seconds: float = 20.0
+    aws_port: int | None = None
 
 
 class LocalNode:
@@ -46,7 +47,7 @@ class LocalNode:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        self._aws = EmbeddedAws()
+        self._aws = EmbeddedAws(self.options.aws_port)
         self._aws.start()
         self.resources = self._aws.provision(self.options.name)
         os.environ.update(self._environment(self.resources))

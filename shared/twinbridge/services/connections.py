@@ -127,7 +127,12 @@ def _remote_check(deps: Deps, conn: Connection) -> CheckResult:
 
 def get_with_events(deps: Deps, connection_id: str) -> dict:
     conn = deps.connections.get(connection_id)
-    return {**conn.public_view(), "recent_events": deps.events.recent(conn.id, 10)}
+    waiting, more = deps.outbox.pending(conn.id, 0, 100)
+    return {
+        **conn.public_view(),
+        "queued_for_partner": f"{len(waiting)}+" if more else len(waiting),
+        "recent_events": deps.events.recent(conn.id, 10),
+    }
 
 
 def node_info(deps: Deps) -> dict:
