@@ -64,7 +64,7 @@ class InboundKey(BaseModel):
 class KeyMaterial(BaseModel):
     """Everything secret about a connection. Never serialized into an API response."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     inbound: list[InboundKey] = Field(default_factory=list)
     outbound: SecretBytes | None = None

@@ -14,6 +14,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# ``connection_id`` in the bodies below is the SENDER's id for the connection. Invited connections share one
+# id; manually keyed ones may not. The receiver identifies the connection by the key the request is signed with.
+
+
 class PeerMessage(_Strict):
     """The generic envelope: ordered per connection by ``seq``, acknowledged explicitly."""
 

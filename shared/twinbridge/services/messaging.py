@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from twinbridge.errors import ConnectionInactiveError, InvalidRequestError
+from twinbridge.errors import ConnectionInactiveError
 from twinbridge.models.connection import Connection, ConnectionStatus, utcnow
 from twinbridge.models.messages import (
     PeerMessage,
@@ -92,8 +92,6 @@ def deliver_outbox(deps: Deps, connection_id: str, batch: int = 50) -> int:
 def receive(deps: Deps, conn: Connection, messages: list[PeerMessage]) -> int:
     """Apply messages in seq order exactly once; returns the highest seq applied (the ack)."""
     for message in sorted(messages, key=lambda m: m.seq):
-        if message.connection_id != conn.id:
-            raise InvalidRequestError("a message names another connection than the one the request is signed for")
         current = conn.in_seq
         if message.seq <= current:
             continue  # a redelivery: already applied
@@ -114,16 +112,12 @@ def receive(deps: Deps, conn: Connection, messages: list[PeerMessage]) -> int:
 
 def receive_push(deps: Deps, conn: Connection, body: PushRequest) -> PushResponse:
     require_active(conn)
-    if body.connection_id != conn.id:
-        raise InvalidRequestError("connection_id does not match the key the request is signed with")
     deps.connections.touch(conn.id, utcnow())
     return PushResponse(acked_seq=receive(deps, conn, body.messages))
 
 
 def serve_poll(deps: Deps, conn: Connection, body: PollRequest, remaining_seconds: Callable[[], float]) -> PollResponse:
     """Long-poll: drop what the poller acknowledged, then answer as soon as something waits (or at the deadline)."""
-    if body.connection_id != conn.id:
-        raise InvalidRequestError("connection_id does not match the key the request is signed with")
     require_active(conn)
     deps.outbox.ack(conn.id, body.ack_seq)
     deps.connections.touch(conn.id, utcnow())
@@ -147,8 +141,6 @@ def ping_remote(deps: Deps, conn: Connection) -> PingResponse:
 
 
 def receive_ping(deps: Deps, conn: Connection, body: PingRequest) -> PingResponse:
-    if body.connection_id != conn.id:
-        raise InvalidRequestError("connection_id does not match the key the request is signed with")
     require_active(conn)
     deps.connections.touch(conn.id, utcnow())
     return PingResponse(node=deps.settings.node_name, connection_id=conn.id, status=conn.status.value, received_at=utcnow())

@@ -21,8 +21,9 @@ from twinbridge.wiring import Deps
 OLD_KEY_GRACE = dt.timedelta(minutes=15)
 
 
-def _context(conn: Connection, rotation_id: str) -> str:
-    return f"{conn.id}/rotation/{rotation_id}"
+def _context(rotation_id: str) -> str:
+    """Bound to the rotation id both sides share (manual connections have a different id on each side)."""
+    return f"rotation/{rotation_id}"
 
 
 def _install_inbound(conn: Connection, new_key: bytes, *, replacing: str | None = None) -> None:
@@ -71,11 +72,11 @@ def complete_rotation(deps: Deps, connection_id: str, rotation_id: str, partner_
     try:
         agreed = crypto.agree(
             conn.keys.rotation_private.get_secret_value(), crypto.b64d(partner_public),
-            context=_context(conn, rotation_id), binding_secret=b"", first_party=True,
+            context=_context(rotation_id), binding_secret=b"", first_party=True,
         )
     except ValueError as exc:
         raise InvalidRequestError("public_key is not a valid X25519 public key") from exc
-    if not crypto.check_proof(agreed.inbound, proof_value, "rotate", conn.id, rotation_id):
+    if not crypto.check_proof(agreed.inbound, proof_value, "rotate", rotation_id):
         raise RemoteError("the partner's rotation answer does not prove the agreed key; keys unchanged")
     _install_inbound(conn, agreed.inbound)
     conn.keys.outbound = agreed.outbound
@@ -91,13 +92,11 @@ def complete_rotation(deps: Deps, connection_id: str, rotation_id: str, partner_
 def answer_rotation(deps: Deps, conn: Connection, offer: RotateRequest) -> RotateResponse:
     """The partner offered a rotation: derive, accept the new inbound key, stage the new outbound key."""
     require_active(conn)
-    if offer.connection_id != conn.id:
-        raise InvalidRequestError("connection_id does not match the key the request is signed with")
     pair = crypto.new_ephemeral()
     try:
         agreed = crypto.agree(
             pair.private, crypto.b64d(offer.public_key),
-            context=_context(conn, offer.rotation_id), binding_secret=b"", first_party=False,
+            context=_context(offer.rotation_id), binding_secret=b"", first_party=False,
         )
     except ValueError as exc:
         raise InvalidRequestError("public_key is not a valid X25519 public key") from exc
@@ -106,7 +105,7 @@ def answer_rotation(deps: Deps, conn: Connection, offer: RotateRequest) -> Rotat
     conn.keys.next_inbound_key_id = crypto.key_id(agreed.inbound)
     deps.connections.save(conn)
     deps.events.record(conn.id, "keys.rotation_answered", "switching once the partner uses the new key")
-    return RotateResponse(public_key=crypto.b64e(pair.public), proof=crypto.proof(agreed.outbound, "rotate", conn.id, offer.rotation_id))
+    return RotateResponse(public_key=crypto.b64e(pair.public), proof=crypto.proof(agreed.outbound, "rotate", offer.rotation_id))
 
 
 def promote_if_confirmed(deps: Deps, conn: Connection, used_key_id: str) -> Connection:
@@ -143,7 +142,5 @@ def _answer_polled_offer(deps: Deps, conn: Connection, message: PeerMessage) -> 
 
 
 def receive_rotate_answer(deps: Deps, conn: Connection, body: RotateAnswerRequest) -> PingResponse:
-    if body.connection_id != conn.id:
-        raise InvalidRequestError("connection_id does not match the key the request is signed with")
     conn = complete_rotation(deps, conn.id, body.rotation_id, body.public_key, body.proof)
     return PingResponse(node=deps.settings.node_name, connection_id=conn.id, status=conn.status.value, received_at=utcnow())
