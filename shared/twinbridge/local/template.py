@@ -140,5 +140,7 @@ def schedule_seconds(expression: str) -> float:
     found = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expression.strip())
     if not found:
         raise ValueError(f"the local runtime only understands rate() schedules, got {expression!r}")
+    if int(found.group(1)) < 1:
+        raise ValueError(f"a schedule rate must be at least 1, got {expression!r}")
     unit = {"minute": 60, "hour": 3600, "day": 86400}[found.group(2).rstrip("s")]
     return int(found.group(1)) * unit

@@ -43,7 +43,7 @@ def validate_peer_url(value: str | None) -> str | None:
         raise ValueError("must be an absolute http(s) URL")
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("must use https (plain http is only accepted for loopback addresses)")
-    if parts.query or parts.fragment or parts.username:
+    if "@" in parts.netloc or "?" in value or "#" in value:
         raise ValueError("must not carry credentials, a query or a fragment")
     return value.strip().rstrip("/")
 

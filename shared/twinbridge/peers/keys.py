@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -22,9 +23,16 @@ def b64e(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def b64d(text: str) -> bytes:
+    """Strict base64url: any character outside the alphabet is an error, never silently dropped."""
     text = text.strip()
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if not _B64URL.fullmatch(text):
+        raise ValueError("not base64url text")
+    return base64.urlsafe_b64decode(text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4))
 
 
 def key_id(key: bytes) -> str:
@@ -132,4 +140,5 @@ def proof(key: bytes, *parts: str) -> str:
 
 
 def check_proof(key: bytes, value: str, *parts: str) -> bool:
-    return hmac.compare_digest(proof(key, *parts), value)
+    """Constant-time check; anything that is not 64 lowercase hex digits is simply a mismatch."""
+    return bool(_HEX64.fullmatch(value)) and hmac.compare_digest(proof(key, *parts), value)

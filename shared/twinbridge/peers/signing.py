@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -18,6 +19,10 @@ HEADER_KEY_ID = "x-twinbridge-key-id"
 HEADER_TIMESTAMP = "x-twinbridge-timestamp"
 HEADER_NONCE = "x-twinbridge-nonce"
 HEADER_SIGNATURE = "x-twinbridge-signature"
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
 def canonical_query(query: str) -> str:
@@ -59,8 +64,8 @@ class SignedRequest:
     @property
     def key_id(self) -> str:
         value = self.headers.get(HEADER_KEY_ID, "")
-        if not value or len(value) > 64:
-            raise AuthenticationError("missing or oversized key id header")
+        if not _KEY_ID.fullmatch(value):
+            raise AuthenticationError("missing or malformed key id header")
         return value
 
     @property
@@ -73,7 +78,7 @@ def verify(key: bytes, request: SignedRequest, *, now: float | None = None) -> N
     timestamp = request.headers.get(HEADER_TIMESTAMP, "")
     nonce = request.nonce
     signature = request.headers.get(HEADER_SIGNATURE, "")
-    if not timestamp.isdigit() or not nonce or len(nonce) > 64 or not signature:
+    if not (_TIMESTAMP.fullmatch(timestamp) and _NONCE.fullmatch(nonce) and _SIGNATURE.fullmatch(signature)):
         raise AuthenticationError("missing or malformed signature headers")
     current = time.time() if now is None else now
     if abs(current - int(timestamp)) > MAX_SKEW_SECONDS:

@@ -1,0 +1,83 @@
+"""The README's flow, literally: 'twinbridge dev' in one shell, the CLI in another."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from twinbridge.local.aws import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def _cli(state_dir, *args, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "twinbridge.cli.main", "--state-dir", str(state_dir), *args],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"twinbridge {' '.join(args)} exited {result.returncode}: {result.stderr}")
+    return result
+
+
+@pytest.fixture
+def dev_nodes(tmp_path):
+    state_dir = tmp_path / "state"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twinbridge.cli.main", "--state-dir", str(state_dir), "dev",
+         "--public-port", str(free_port()), "--private-port", str(free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    banner = []
+    for line in process.stdout:  # blocks until the banner is printed (or the process dies)
+        banner.append(line)
+        if line.startswith("Ctrl-C stops both nodes"):
+            break
+    assert process.poll() is None, "".join(banner)
+    yield state_dir, "".join(banner)
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_readme_flow_initiate_public_accept_private_active_within_5_seconds(dev_nodes):
+    state_dir, banner = dev_nodes
+    assert "connection initiate" in banner and "connection accept" in banner
+
+    initiated = _cli(state_dir, "--node", "public", "connection", "initiate", "--name", "Acme <-> Beta",
+                     "--local-short-name", "acme", "--remote-short-name", "beta", "--project", "ACME", "--no-partner-url")
+    code = re.search(r"^(tbinv1\.\S+)$", initiated.stdout, re.MULTILINE).group(1)
+    connection_id = re.search(r"Connection (c-[0-9a-f]+) created", initiated.stdout).group(1)
+    started = time.monotonic()
+
+    accepted = _cli(state_dir, "--node", "private", "connection", "accept", code, "--project", "BETA")
+    statuses = {}
+    while time.monotonic() - started < 5 and set(statuses.values()) != {"active"}:
+        for node in ("public", "private"):
+            shown = json.loads(_cli(state_dir, "--json", "--node", node, "connection", "show", connection_id).stdout)
+            statuses[node] = shown["connection"]["status"]
+
+    assert "active" in accepted.stdout
+    assert statuses == {"public": "active", "private": "active"}
+    private_test = _cli(state_dir, "--node", "private", "connection", "test", connection_id)
+    assert re.search(r"\[OK\s*\] signed ping answered by public", private_test.stdout)
+    public_test = _cli(state_dir, "--node", "public", "connection", "test", connection_id)
+    assert re.search(r"\[SKIPPED\] the partner is private", public_test.stdout)
+    listed = _cli(state_dir, "--node", "public", "connection", "list").stdout
+    assert connection_id in listed and "active" in listed
+
+
+def test_cli_errors_are_clear_and_exit_non_zero(dev_nodes):
+    state_dir, _ = dev_nodes
+    result = _cli(state_dir, "--node", "private", "connection", "accept", "tbinv1.garbage.00000000", check=False)
+    assert result.returncode == 2 and "malformed" in result.stderr
+    result = _cli(state_dir, "--node", "public", "connection", "show", "c-" + "0" * 32, check=False)
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    result = _cli(state_dir, "--node", "nowhere", "node", "info", check=False)
+    assert result.returncode == 2 and "no local node named 'nowhere'" in result.stderr
