@@ -17,6 +17,15 @@ app = APIGatewayHttpResolver()
 install_error_handlers(app)
 
 
+def _seen_as() -> str | None:
+    """The URL this request arrived on: a stack without PublicBaseUrl is known to partners by it."""
+    domain = app.current_event.request_context.domain_name
+    if not domain:
+        return None
+    scheme = "http" if domain.split(":")[0] in ("127.0.0.1", "localhost") else "https"
+    return f"{scheme}://{domain}"
+
+
 @app.get("/admin/v1/node")
 def node_info() -> dict:
     return connections.node_info(wiring())
@@ -29,14 +38,14 @@ def list_connections() -> dict:
 
 @app.post("/admin/v1/connections/invitations")
 def initiate() -> tuple[dict, int]:
-    conn, code = invitations.initiate(wiring(), parse_body(app.current_event, a.InitiateRequest))
+    conn, code = invitations.initiate(wiring(), parse_body(app.current_event, a.InitiateRequest), _seen_as())
     metrics.add_metric(name="InvitationCreated", unit="Count", value=1)
     return {"connection": conn.public_view(), "invitation_code": code}, 201
 
 
 @app.post("/admin/v1/connections/accept")
 def accept() -> tuple[dict, int]:
-    conn = invitations.accept(wiring(), parse_body(app.current_event, a.AcceptInvitationRequest))
+    conn = invitations.accept(wiring(), parse_body(app.current_event, a.AcceptInvitationRequest), _seen_as())
     return {"connection": conn.public_view()}, 201
 
 

@@ -45,11 +45,16 @@ from twinbridge.wiring import Deps
 NOT_PENDING = "this invitation was already used"
 
 
-def node_url(deps: Deps) -> str | None:
-    """This node's peer URL when it is public, else None (a private node never advertises one)."""
+def node_url(deps: Deps, seen_as: str | None = None) -> str | None:
+    """This node's peer URL when it is public, else None (a private node never advertises one).
+
+    Args:
+        seen_as: the URL the current admin request arrived on (``https://<domainName>``); used when no
+            PUBLIC_URL is configured, i.e. a stack reached on its execute-api URL.
+    """
     if not deps.settings.node_public:
         return None
-    return deps.settings.public_url or None
+    return deps.settings.public_url or seen_as or None
 
 
 def _accept_proof_parts(connection_id: str, acceptor_public_key: str) -> tuple[str, str, str]:
@@ -57,16 +62,16 @@ def _accept_proof_parts(connection_id: str, acceptor_public_key: str) -> tuple[s
 
 
 # --- initiator side -----------------------------------------------------------------------------
-def initiate(deps: Deps, request: InitiateRequest) -> tuple[Connection, str]:
+def initiate(deps: Deps, request: InitiateRequest, seen_as: str | None = None) -> tuple[Connection, str]:
     """Create a pending connection and its single-use invitation code."""
-    own_url = node_url(deps)
+    own_url = node_url(deps, seen_as)
     if own_url is None and request.partner_url is None:
         raise BothSidesPrivateError(
             "this node is private and no partner URL was given: two private nodes can never reach each other. "
             "Give the partner's URL, or initiate from the public side."
         )
     if deps.settings.node_public and own_url is None:
-        raise InvalidRequestError("this node is public but has no PUBLIC_URL configured; set it before inviting")
+        raise InvalidRequestError("this node is public but its URL is unknown; set the PublicBaseUrl parameter")
     pair = crypto.new_ephemeral()
     invitation_secret = secrets.token_bytes(32)
     connection_id = new_connection_id()
@@ -198,12 +203,12 @@ def fetch_acceptance(deps: Deps, conn: Connection) -> bool:
 
 
 # --- acceptor side ------------------------------------------------------------------------------
-def accept(deps: Deps, request: AcceptInvitationRequest) -> Connection:
+def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = None) -> Connection:
     """Accept a pasted code. Nothing is stored unless the whole handshake succeeds (or can complete later)."""
     code = InvitationCode.decode(request.code)
     if utcnow() >= code.expires_at:
         raise InvitationExpiredError("this invitation has expired; ask the partner for a new one")
-    own_url = node_url(deps)
+    own_url = node_url(deps, seen_as)
     if code.initiator_url is None and own_url is None:
         raise BothSidesPrivateError(
             "both sides are private: the inviting node has no URL and neither has this node, so they could never "

@@ -21,3 +21,23 @@ def test_manual_connection_then_signed_ping_is_answered(deps, lambda_context):
     response = peer(http_event("POST", "/peer/v1/ping", body, headers), lambda_context)
     assert response["statusCode"] == 200, response["body"]
     assert json.loads(response["body"])["node"] == "test-node"
+
+
+def test_public_node_without_configured_url_invites_with_the_url_it_was_reached_on(deps, lambda_context, monkeypatch):
+    from functions.admin_api.app import lambda_handler as admin
+    from twinbridge.models.invitation import InvitationCode
+    from twinbridge.settings import settings
+    from twinbridge.wiring import wiring
+
+    monkeypatch.delenv("PUBLIC_URL")
+    settings.cache_clear()
+    wiring.cache_clear()
+    event = http_event("POST", "/admin/v1/connections/invitations", {
+        "name": "Acme", "local_short_name": "acme", "remote_short_name": "beta", "partner_url": None,
+    }, domain="abc123.execute-api.eu-west-1.amazonaws.com")
+
+    response = admin(event, lambda_context)
+
+    assert response["statusCode"] == 201, response["body"]
+    code = InvitationCode.decode(json.loads(response["body"])["invitation_code"])
+    assert code.initiator_url == "https://abc123.execute-api.eu-west-1.amazonaws.com"
