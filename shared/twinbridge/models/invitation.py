@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twinbridge.errors import MalformedInvitationError
 from twinbridge.models.connection import SHORT_NAME_PATTERN, Mode
@@ -27,9 +26,18 @@ class InvitationCode(BaseModel):
     description: str = ""
     mode: Mode
     initiator_url: str | None = None
-    expires_at: dt.datetime
+    expires_at: AwareDatetime
     public_key: str = Field(description="initiator's ephemeral X25519 public half, base64url")
     invitation_secret: str = Field(description="binds the exchange to holders of this code, base64url; not a key")
+
+    @field_validator("public_key", "invitation_secret")
+    @classmethod
+    def _thirty_two_bytes(cls, value: str) -> str:
+        from twinbridge.peers.keys import b64d
+
+        if len(b64d(value)) != 32:
+            raise ValueError("must be 32 bytes, base64url")
+        return value
 
     def encode(self) -> str:
         """``tbinv1.<base64url json>.<8 hex check>``, so a truncated paste is caught."""

@@ -15,6 +15,7 @@ from twinbridge.errors import (
     InvalidRequestError,
     InvitationExpiredError,
     InvitationUsedError,
+    MalformedInvitationError,
     NotFoundError,
     RemoteError,
 )
@@ -224,7 +225,7 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
             binding_secret=invitation_secret, first_party=False,
         )
     except ValueError as exc:
-        raise InvalidRequestError("invitation code is malformed: its public key is not valid") from exc
+        raise MalformedInvitationError("invitation code is malformed: its public key is not valid") from exc
     conn = Connection(
         id=code.connection_id,
         name=request.name or code.name,
