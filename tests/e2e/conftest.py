@@ -84,7 +84,7 @@ class Node:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 5.0, interval: float = 0.1, what: str = "condition") -> Any:
+def wait_until(condition: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1, what: str = "condition") -> Any:
     """Poll ``condition`` until it returns something truthy, failing after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:

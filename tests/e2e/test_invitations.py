@@ -25,7 +25,7 @@ def test_public_initiator_private_acceptor_both_active_and_tests_report_correctl
     accepted = private.accept(code)
 
     assert accepted["status"] == "active" and accepted["remote_url"] == public.url
-    wait_until(lambda: _status(public, created["id"]), what="public side active")
+    wait_until(lambda: _status(public, created["id"]), timeout=5, what="public side active")
     private_test = private.test(created["id"])
     assert private_test["remote"]["status"] == "ok" and "signed ping answered by pub-a" in private_test["remote"]["detail"]
     public_test = public.test(created["id"])

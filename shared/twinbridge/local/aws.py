@@ -42,6 +42,9 @@ class EmbeddedAws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call is noise
         self._server.start()
 
     def stop(self) -> None:

@@ -52,16 +52,20 @@ class LocalNode:
         self.resources = self._aws.provision(self.options.name)
         os.environ.update(self._environment(self.resources))
         conditions = {"IsPublic": self.options.public}
+        warming = []
         for spec in functions():
             if spec.condition is not None and not conditions.get(spec.condition, False):
                 continue  # e.g. a private node deploys no peer API at all
             emulator = LambdaEmulator(spec, self.options.name)
+            warming.append(emulator.prewarm())
             self.emulators[spec.logical_id] = emulator
             self.routes += [(route, emulator) for route in spec.routes]
             for _ in spec.queues:
                 self._spawn(f"sqs-{spec.logical_id}", self._consume_queue, emulator)
             for expression in spec.schedules:
                 self._spawn(f"schedule-{spec.logical_id}", self._run_schedule, emulator, schedule_seconds(expression))
+        for container in warming:
+            container.wait_ready()
         self._server = ThreadingHTTPServer(("127.0.0.1", self.options.port), _handler_for(self))
         self._server.daemon_threads = True
         self._spawn("http", self._server.serve_forever, 0.2)
@@ -73,6 +77,8 @@ class LocalNode:
             self._server.server_close()
         for thread in self._threads:
             thread.join(timeout=2)
+        for emulator in self.emulators.values():
+            emulator.stop()
         if self._aws is not None:
             self._aws.stop()
 
@@ -161,6 +167,8 @@ class LocalNode:
             try:
                 emulator.invoke(scheduled_event(arn))
             except Exception as exc:
+                if self._stop.is_set():
+                    return  # the node is shutting down and took the container with it
                 print(json.dumps({"level": "ERROR", "message": "scheduled invocation failed", "error": repr(exc)}), flush=True)
             self._stop.wait(max(0.0, started + every_seconds - time.monotonic()))
 

@@ -20,9 +20,18 @@ from twinbridge.models.messages import (
 from twinbridge.observability import logger
 from twinbridge.wiring import Deps
 
-# Message kinds -> handler(deps, conn, message). Later layers (the sync engine) register their own kinds.
+# Message kinds -> handler(deps, conn, message). Later layers (the sync engine) register their own kinds,
+# and list their module in HANDLER_MODULES so every process (handler container) knows every kind.
 MessageHandler = Callable[[Deps, Connection, PeerMessage], None]
 HANDLERS: dict[str, MessageHandler] = {}
+HANDLER_MODULES = ("twinbridge.services.rotation",)
+
+
+def _load_handlers() -> None:
+    import importlib
+
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
 
 
 def handles(kind: str) -> Callable[[MessageHandler], MessageHandler]:
@@ -90,7 +99,12 @@ def deliver_outbox(deps: Deps, connection_id: str, batch: int = 50) -> int:
 
 # --- receiving ------------------------------------------------------------------------------------
 def receive(deps: Deps, conn: Connection, messages: list[PeerMessage]) -> int:
-    """Apply messages in seq order exactly once; returns the highest seq applied (the ack)."""
+    """Apply messages in seq order exactly once; returns the highest seq applied (the ack).
+
+    A kind this node does not know stops the batch unacknowledged: it is redelivered, never lost,
+    and the error log says to upgrade this node.
+    """
+    _load_handlers()
     for message in sorted(messages, key=lambda m: m.seq):
         current = conn.in_seq
         if message.seq <= current:
@@ -100,9 +114,12 @@ def receive(deps: Deps, conn: Connection, messages: list[PeerMessage]) -> int:
             break
         handler = HANDLERS.get(message.kind)
         if handler is None:
-            logger.warning("unknown message kind skipped", extra={"connection_id": conn.id, "kind": message.kind})
-        else:
-            handler(deps, conn, message)
+            logger.error(
+                "message of an unknown kind held back: upgrade this node to the partner's twinbridge version",
+                extra={"connection_id": conn.id, "kind": message.kind, "seq": message.seq},
+            )
+            break
+        handler(deps, conn, message)
         if not deps.connections.advance_in_seq(conn.id, current, message.seq):
             conn = deps.connections.get(conn.id)  # someone else applied it concurrently
             continue
