@@ -13,13 +13,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class InitiateRequest(_Strict):
+class ConnectionTerms(_Strict):
+    """What both setup styles (invitation, manual keys) ask the admin for."""
+
     name: str = Field(min_length=1, max_length=120)
     local_short_name: str = Field(pattern=SHORT_NAME_PATTERN)
     remote_short_name: str = Field(pattern=SHORT_NAME_PATTERN)
     description: str = Field(default="", max_length=2000)
     mode: Mode = "basic"
-    project: str | None = Field(default=None, max_length=255)
+    project: str | None = Field(default=None, max_length=255, description="project for incoming sync")
+
+
+class InitiateRequest(ConnectionTerms):
     partner_url: str | None = Field(default=None, description="the partner node's URL; null = 'I don't have a URL'")
     expires_in_hours: float = Field(default=72, gt=0, le=24 * 30)
 
@@ -35,13 +40,7 @@ class AcceptInvitationRequest(_Strict):
     name: str | None = Field(default=None, max_length=120, description="local name; defaults to the invitation's")
 
 
-class ManualConnectionRequest(_Strict):
-    name: str = Field(min_length=1, max_length=120)
-    local_short_name: str = Field(pattern=SHORT_NAME_PATTERN)
-    remote_short_name: str = Field(pattern=SHORT_NAME_PATTERN)
-    description: str = Field(default="", max_length=2000)
-    mode: Mode = "basic"
-    project: str | None = Field(default=None, max_length=255)
+class ManualConnectionRequest(ConnectionTerms):
     local_key: SecretStr = Field(description="verifies incoming requests; identifies the connection")
     remote_key: SecretStr | None = Field(default=None, description="signs requests to the partner")
     remote_url: str | None = None

@@ -79,14 +79,9 @@ def complete_rotation(deps: Deps, connection_id: str, rotation_id: str, partner_
     if not crypto.check_proof(agreed.inbound, proof_value, "rotate", rotation_id):
         raise RemoteError("the partner's rotation answer does not prove the agreed key; keys unchanged")
     _install_inbound(conn, agreed.inbound)
-    conn.keys.outbound = agreed.outbound
     conn.keys.rotation_id = None
     conn.keys.rotation_private = None
-    conn.keys_rotated_at = utcnow()
-    deps.connections.save(conn)
-    deps.events.record(conn.id, "keys.rotated", "this side offered the rotation")
-    logger.info("connection keys rotated", extra={"connection_id": conn.id})
-    return conn
+    return _switch_outbound(deps, conn, agreed.outbound, "this side offered the rotation")
 
 
 def answer_rotation(deps: Deps, conn: Connection, offer: RotateRequest) -> RotateResponse:
@@ -116,12 +111,18 @@ def promote_if_confirmed(deps: Deps, conn: Connection, used_key_id: str) -> Conn
 
 
 def _promote(deps: Deps, conn: Connection) -> Connection:
-    conn.keys.outbound = conn.keys.next_outbound
+    outbound = conn.keys.next_outbound
     conn.keys.next_outbound = None
     conn.keys.next_inbound_key_id = None
+    return _switch_outbound(deps, conn, outbound, "the partner offered the rotation")
+
+
+def _switch_outbound(deps: Deps, conn: Connection, outbound, how: str) -> Connection:
+    """Sign with ``outbound`` from now on and record the rotation."""
+    conn.keys.outbound = outbound
     conn.keys_rotated_at = utcnow()
     deps.connections.save(conn)
-    deps.events.record(conn.id, "keys.rotated", "the partner offered the rotation")
+    deps.events.record(conn.id, "keys.rotated", how)
     logger.info("connection keys rotated", extra={"connection_id": conn.id})
     return conn
 
