@@ -1,0 +1,65 @@
+"""Each sample event under events/ goes through its real handler against moto: what `sam local invoke -e` would show."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support import FakeLambdaContext, load_event
+
+
+def _body(response: dict) -> dict:
+    return json.loads(response["body"])
+
+
+def test_list_connections_event_on_an_empty_node_lists_none(aws):
+    from functions.admin_api.app import lambda_handler
+
+    response = lambda_handler(load_event("admin_api/list-connections.json"), FakeLambdaContext(timeout_seconds=29))
+    assert response["statusCode"] == 200, response["body"]
+    assert _body(response) == {"connections": []}
+
+
+def test_initiate_invitation_event_creates_a_pending_connection_and_code(aws):
+    from functions.admin_api.app import lambda_handler
+
+    response = lambda_handler(load_event("admin_api/initiate-invitation.json"), FakeLambdaContext(timeout_seconds=29))
+    assert response["statusCode"] == 201, response["body"]
+    body = _body(response)
+    assert body["invitation_code"].startswith("tbinv1.")
+    assert body["connection"]["local_short_name"] == "acme" and body["connection"]["remote_short_name"] == "beta"
+
+
+def test_jira_cloud_webhook_event_is_answered_not_implemented_and_nothing_is_stored(aws, table_snapshot):
+    from functions.tracker_webhook.app import lambda_handler
+
+    event = load_event("tracker_webhook/jira-cloud-issue-updated.json")
+    response = lambda_handler(event, FakeLambdaContext(timeout_seconds=10))
+    assert response["statusCode"] == 501, response["body"]
+    body = _body(response)
+    assert body["error"] == "not_implemented" and "jira-cloud" in body["message"]
+    assert table_snapshot() == []
+
+
+def test_ping_event_with_placeholder_signature_is_refused_and_nothing_is_stored(aws, table_snapshot):
+    from functions.peer_api.app import lambda_handler
+
+    response = lambda_handler(load_event("peer_api/ping.json"), FakeLambdaContext(timeout_seconds=29))
+    assert response["statusCode"] == 401, response["body"]
+    assert _body(response)["message"] == "request authentication failed"
+    assert table_snapshot() == []
+
+
+def test_deliver_event_for_an_unknown_connection_is_dropped_not_retried(aws, table_snapshot, caplog):
+    from functions.sync_worker.app import lambda_handler
+
+    response = lambda_handler(load_event("sync_worker/deliver-outbox.json"), FakeLambdaContext(timeout_seconds=120))
+    assert response == {"batchItemFailures": []}
+    assert "delivery dropped: the connection was deleted" in caplog.messages
+    assert table_snapshot() == []
+
+
+def test_scheduled_event_on_a_public_node_scans_once_and_summarizes(aws):
+    from functions.poller.app import lambda_handler
+
+    summary = lambda_handler(load_event("poller/scheduled.json"), FakeLambdaContext(timeout_seconds=75))
+    assert summary == {"connections_polled": 0, "messages_applied": 0, "handshakes_completed": 0, "errors": 0}
