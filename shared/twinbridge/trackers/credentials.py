@@ -1,0 +1,71 @@
+"""Tracker credentials as stored in the node's Secrets Manager secret (``TrackerSecretArn``), one JSON object.
+
+Which fields apply depends on the tracker:
+
+- Jira Cloud: ``email`` + ``api_token`` (basic auth), or ``oauth_token`` (OAuth 2.0 bearer).
+- Jira Data Center/Server: ``pat`` (personal access token, bearer), or ``username`` + ``password`` (basic).
+- Azure DevOps: ``pat`` (sent as basic auth with an empty user name, as Microsoft documents).
+
+Webhook intake: ``webhook_secret`` (Jira Cloud admin webhooks: the HMAC secret behind ``X-Hub-Signature``;
+Jira DC: the per-node token in the webhook URL's query or header; Azure DevOps: the basic-auth password or the
+custom header value of the service hook), ``webhook_username`` (Azure DevOps basic auth only).
+"""
+
+from __future__ import annotations
+
+import requests
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from requests.auth import AuthBase, HTTPBasicAuth
+
+
+class BearerAuth(AuthBase):
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:  # never show the token
+        return "BearerAuth(***)"
+
+
+class TrackerCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email: str | None = None
+    api_token: SecretStr | None = None
+    oauth_token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    pat: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_username: str | None = None
+
+    @model_validator(mode="after")
+    def _pairs_complete(self) -> TrackerCredentials:
+        if (self.email is None) != (self.api_token is None):
+            raise ValueError("email and api_token go together (Jira Cloud basic auth)")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together (Jira Data Center basic auth)")
+        return self
+
+    def auth_for(self, kind: str) -> AuthBase:
+        """The requests auth for ``kind``; a ValueError says which fields are missing."""
+        if kind == "jira-cloud":
+            if self.oauth_token:
+                return BearerAuth(self.oauth_token.get_secret_value())
+            if self.email and self.api_token:
+                return HTTPBasicAuth(self.email, self.api_token.get_secret_value())
+            raise ValueError("Jira Cloud needs email + api_token, or oauth_token")
+        if kind == "jira-dc":
+            if self.pat:
+                return BearerAuth(self.pat.get_secret_value())
+            if self.username and self.password:
+                return HTTPBasicAuth(self.username, self.password.get_secret_value())
+            raise ValueError("Jira Data Center needs pat, or username + password")
+        if kind == "azure-devops":
+            if self.pat:
+                return HTTPBasicAuth("", self.pat.get_secret_value())
+            raise ValueError("Azure DevOps needs pat")
+        raise ValueError(f"unknown tracker type {kind!r}")
