@@ -38,3 +38,11 @@ def nonce_pk(nonce: str) -> str:
 
 
 NONCE_SK = "NONCE"
+
+
+def watermark_pk(tracker: str) -> str:
+    return f"SCAN#{tracker}"
+
+
+def watermark_sk(project: str) -> str:
+    return f"PROJECT#{project}"
