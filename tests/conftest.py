@@ -6,6 +6,9 @@ import pytest
 
 from tests.support import TEST_ENV, FakeLambdaContext, create_table, load_event as _load_event
 
+# contract_session: every tracker request/response checked against the real OpenAPI documents
+pytest_plugins = ["tests.contract.plugin"]
+
 
 @pytest.fixture(autouse=True)
 def env(monkeypatch):

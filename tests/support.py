@@ -10,7 +10,25 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 EVENTS = REPO / "events"
-CORPORA = REPO.parent / "shared" / "corpora"
+
+
+def _corpora() -> Path:
+    """The third-party reference data beside the repo (``../shared/corpora``); TWINBRIDGE_CORPORA overrides it.
+
+    A clone elsewhere on the same machine (CI's fresh clone) falls back to /work/shared/corpora.
+    """
+    import os
+
+    explicit = os.environ.get("TWINBRIDGE_CORPORA")
+    if explicit:
+        return Path(explicit)
+    for candidate in (REPO.parent / "shared" / "corpora", Path("/work/shared/corpora")):
+        if candidate.is_dir():
+            return candidate
+    return REPO.parent / "shared" / "corpora"  # missing: tests that need it fail, naming this path
+
+
+CORPORA = _corpora()
 
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
