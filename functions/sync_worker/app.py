@@ -11,7 +11,8 @@ from twinbridge.observability import logger, metrics
 from twinbridge.services.work import handle_work_item
 from twinbridge.wiring import wiring
 
-processor = SqsFifoPartialProcessor()
+# A failing record holds back only its own message group (one tracker item or one connection), not the batch.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 def record_handler(record: SQSRecord) -> None:

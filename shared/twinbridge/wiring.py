@@ -9,6 +9,9 @@ from typing import Any, Protocol
 from twinbridge.settings import Settings, settings
 
 
+WEBHOOK_DELIVERY_PK = "WEBHOOK#DELIVERY"
+
+
 class WorkQueue(Protocol):
     def send(self, body: dict[str, Any], group: str, dedup_id: str) -> None: ...
 
@@ -22,6 +25,7 @@ class Deps:
     peer_client: Any
     queue: WorkQueue | None = None
     probes: dict[str, Any] = field(default_factory=dict)
+    secrets: Any = None  # a Secrets Manager client; created on first use when not injected
 
     @functools.cached_property
     def connections(self):
@@ -46,6 +50,38 @@ class Deps:
         from twinbridge.store.events import EventLog
 
         return EventLog(self.table)
+
+    @functools.cached_property
+    def tracker_credentials(self):
+        """The tracker secret (TRACKER_SECRET_ARN) as TrackerCredentials, read on first use and then kept for the
+        container's life; None when no ARN is configured. A failed read raises and is retried on the next use."""
+        from twinbridge.trackers.credentials import TrackerCredentials
+
+        arn = self.settings.tracker_secret_arn
+        if not arn:
+            return None
+        if self.secrets is None:
+            import boto3
+
+            self.secrets = boto3.client("secretsmanager")
+        secret = self.secrets.get_secret_value(SecretId=arn)["SecretString"]
+        return TrackerCredentials.model_validate_json(secret)
+
+    @functools.cached_property
+    def webhook_deliveries(self):
+        """Powertools idempotency records for webhook deliveries, in the node table under one partition
+        (PK=WEBHOOK_DELIVERY_PK, SK=<prefix>#<hash of the delivery id>, expiring through the table's TTL)."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        from twinbridge.store.keys import TTL_ATTRIBUTE
+
+        return DynamoDBPersistenceLayer(
+            table_name=self.table.name,
+            key_attr="PK",
+            sort_key_attr="SK",
+            static_pk_value=WEBHOOK_DELIVERY_PK,
+            expiry_attr=TTL_ATTRIBUTE,  # Powertools writes epoch seconds, as DynamoDB TTL expects
+        )  # its own low-level client: the table resource's client would re-serialize Powertools' typed values
 
 
 class SqsWorkQueue:

@@ -29,15 +29,33 @@ def test_initiate_invitation_event_creates_a_pending_connection_and_code(aws):
     assert body["connection"]["local_short_name"] == "acme" and body["connection"]["remote_short_name"] == "beta"
 
 
-def test_jira_cloud_webhook_event_is_answered_not_implemented_and_nothing_is_stored(aws, table_snapshot):
+def test_jira_cloud_webhook_event_signed_with_the_sample_secret_is_queued_once(aws, monkeypatch, table_snapshot):
     from functions.tracker_webhook.app import lambda_handler
+    from tests.integration.test_tracker_webhook import SECRET, provision_webhook_node, queued
 
+    queue_url = provision_webhook_node(monkeypatch, "jira-cloud", {"webhook_secret": SECRET})
     event = load_event("tracker_webhook/jira-cloud-issue-updated.json")
     response = lambda_handler(event, FakeLambdaContext(timeout_seconds=10))
-    assert response["statusCode"] == 501, response["body"]
-    body = _body(response)
-    assert body["error"] == "not_implemented" and "jira-cloud" in body["message"]
-    assert table_snapshot() == []
+    assert response["statusCode"] == 202, response["body"]
+    assert _body(response) == {
+        "status": "queued", "delivery_id": "e9f1c2d3-4b5a-4c6d-8e7f-90a1b2c3d4e5", "kind": "updated", "item": "OPS-42",
+    }
+    (message,) = queued(queue_url)
+    assert message["Attributes"]["MessageGroupId"] == "jira-cloud:10042"
+    assert [item["SK"].split("#")[0] for item in table_snapshot()] == ["webhook-delivery"]
+
+
+def test_jira_cloud_webhook_event_on_a_node_without_webhook_secret_is_refused_and_nothing_is_stored(
+    aws, monkeypatch, table_snapshot
+):
+    from functions.tracker_webhook.app import lambda_handler
+    from tests.integration.test_tracker_webhook import provision_webhook_node, queued
+
+    queue_url = provision_webhook_node(monkeypatch, "jira-cloud", credentials=None)
+    response = lambda_handler(load_event("tracker_webhook/jira-cloud-issue-updated.json"), FakeLambdaContext(timeout_seconds=10))
+    assert response["statusCode"] == 401, response["body"]
+    assert _body(response)["error"] == "unauthorized"
+    assert queued(queue_url) == [] and table_snapshot() == []
 
 
 def test_ping_event_with_placeholder_signature_is_refused_and_nothing_is_stored(aws, table_snapshot):
