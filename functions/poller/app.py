@@ -1,4 +1,4 @@
-"""Poller (EventBridge schedule): long-polls public partners from a private node until shortly before its
+"""Poller (EventBridge schedule): runs the tracker reconciliation scan, long-polls public partners from a private node until shortly before its
 deadline, completes invitations a private node initiated, and retries pushes that are still queued."""
 
 from __future__ import annotations
@@ -23,5 +23,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         "connections_polled": len(summary.connections_polled),
         "messages_applied": summary.messages_applied,
         "handshakes_completed": summary.handshakes_completed,
+        "changes_queued": summary.changes_queued,
         "errors": summary.errors,
     }

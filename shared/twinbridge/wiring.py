@@ -68,6 +68,25 @@ class Deps:
         return TrackerCredentials.model_validate_json(secret)
 
     @functools.cached_property
+    def tracker(self):
+        """The node's TrackerClient, or None when the tracker is not configured (no base URL or no credentials)."""
+        from twinbridge.trackers.factory import build_client
+
+        credentials = self.tracker_credentials
+        if credentials is None or not self.settings.tracker_base_url:
+            return None
+        return build_client(
+            self.settings.tracker_type, self.settings.tracker_base_url, credentials,
+            alt_base_url=self.settings.tracker_alt_base_url or None, user_agent=f"twinbridge/{self.settings.node_name}",
+        )
+
+    @functools.cached_property
+    def watermarks(self):
+        from twinbridge.store.watermarks import WatermarkRepository
+
+        return WatermarkRepository(self.table)
+
+    @functools.cached_property
     def webhook_deliveries(self):
         """Powertools idempotency records for webhook deliveries, in the node table under one partition
         (PK=WEBHOOK_DELIVERY_PK, SK=<prefix>#<hash of the delivery id>, expiring through the table's TTL)."""

@@ -80,4 +80,5 @@ def test_scheduled_event_on_a_public_node_scans_once_and_summarizes(aws):
     from functions.poller.app import lambda_handler
 
     summary = lambda_handler(load_event("poller/scheduled.json"), FakeLambdaContext(timeout_seconds=75))
-    assert summary == {"connections_polled": 0, "messages_applied": 0, "handshakes_completed": 0, "errors": 0}
+    assert summary == {"connections_polled": 0, "messages_applied": 0, "handshakes_completed": 0, "changes_queued": 0,
+                       "errors": 0}

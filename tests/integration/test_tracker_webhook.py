@@ -9,63 +9,13 @@ import json
 
 import pytest
 
-from tests.support import CORPORA, FakeLambdaContext, http_event, load_event
+from tests.support import CORPORA, FakeLambdaContext, http_event, load_event, provision_webhook_node, queued
 
 SECRET = "twinbridge-sample-webhook-secret"  # the secret the sample events under events/tracker_webhook/ use
 ADO_USER = "twinbridge-hooks"
 JIRA_CLOUD_BODY = (CORPORA / "jira-webhooks/mattermost-plugin-jira/jira-cloud-issue-updated-renamed.json").read_bytes()
 JIRA_DC_BODY = (CORPORA / "jira-webhooks/mattermost-plugin-jira/jira-server-issue-updated-closed.json").read_bytes()
 ADO_BODY = (CORPORA / "ado-webhooks/tfsaggregator/ado-vsts-workitem-updated-resource-details-all-messages-none.json").read_bytes()
-
-
-def provision_webhook_node(monkeypatch, tracker: str = "jira-cloud", credentials: dict | None = None,
-                           technical_user: str = "twinbridge-bot") -> str:
-    """Inside moto: the sync queue as template.yaml declares it and (unless ``credentials`` is None) the tracker
-    secret; the node's environment points at both. Returns the queue URL."""
-    import boto3
-
-    from twinbridge.local.template import resource
-    from twinbridge.settings import settings
-    from twinbridge.wiring import wiring
-
-    spec = resource("SyncQueue")["Properties"]
-    queue_url = boto3.client("sqs").create_queue(
-        QueueName="twinbridge-test-sync.fifo",
-        Attributes={
-            "FifoQueue": "true",
-            "ContentBasedDeduplication": str(spec["ContentBasedDeduplication"]).lower(),
-            "DeduplicationScope": spec["DeduplicationScope"],
-            "FifoThroughputLimit": spec["FifoThroughputLimit"],
-        },
-    )["QueueUrl"]
-    monkeypatch.setenv("SYNC_QUEUE_URL", queue_url)
-    monkeypatch.setenv("TRACKER_TYPE", tracker)
-    monkeypatch.setenv("TECHNICAL_USER", technical_user)
-    if credentials is not None:
-        arn = boto3.client("secretsmanager").create_secret(
-            Name="twinbridge-test/tracker", SecretString=json.dumps(credentials)
-        )["ARN"]
-        monkeypatch.setenv("TRACKER_SECRET_ARN", arn)
-    else:
-        monkeypatch.delenv("TRACKER_SECRET_ARN", raising=False)
-    settings.cache_clear()
-    wiring.cache_clear()
-    return queue_url
-
-
-def queued(queue_url: str) -> list[dict]:
-    """Every message on the queue (FIFO: receiving them hides them; each test reads once, at its end)."""
-    import boto3
-
-    sqs = boto3.client("sqs")
-    messages: list[dict] = []
-    while True:
-        batch = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not batch:
-            return messages
-        messages.extend(batch)
 
 
 def _sign(body: bytes, secret: str = SECRET) -> str:

@@ -1,6 +1,7 @@
-"""The scheduled poller. On a private node it is the only thing that talks to public partners: it
-fetches pending acceptances, long-polls each active partner (one worker per connection) and retries
-pushes, looping until shortly before its own deadline so the node reacts within about a second.
+"""The scheduled poller. First it runs the reconciliation scan of the node's tracker (changes a webhook may
+have missed). On a private node it is then the only thing that talks to public partners: it fetches
+pending acceptances, long-polls each active partner (one worker per connection) and retries pushes,
+looping until shortly before its own deadline so the node reacts within about a second.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from twinbridge.errors import TwinbridgeError
 from twinbridge.models.connection import Connection, ConnectionStatus, Origin
 from twinbridge.models.messages import PollRequest, PollResponse
 from twinbridge.observability import logger
-from twinbridge.services import invitations, messaging
+from twinbridge.services import invitations, messaging, reconcile
 from twinbridge.wiring import Deps
 
 SAFETY_MARGIN_SECONDS = 5.0
@@ -26,6 +27,7 @@ class PollSummary:
     connections_polled: set[str] = field(default_factory=set)
     messages_applied: int = 0
     handshakes_completed: int = 0
+    changes_queued: int = 0
     errors: int = 0
 
 
@@ -64,6 +66,7 @@ class Poller:
         return self._remaining() - SAFETY_MARGIN_SECONDS
 
     def run(self) -> PollSummary:
+        self._reconcile()
         if self._deps.settings.node_public:
             self._scan()  # a public node only completes handshakes and retries pushes; partners poll it
             return self.summary
@@ -76,6 +79,22 @@ class Poller:
             for worker in list(self._workers.values()):
                 worker.join(timeout=max(self._remaining(), 0.1))
         return self.summary
+
+    def _reconcile(self) -> None:
+        """Once per invocation: queue tracker changes a webhook may have missed (see services.reconcile)."""
+        try:
+            client = self._deps.tracker
+        except Exception as exc:  # an unreadable secret or incomplete credentials: say so, keep polling partners
+            self.summary.errors += 1
+            logger.warning("reconciliation skipped: the tracker client cannot be built", extra={"error": str(exc)[:300]})
+            return
+        if client is None:
+            return
+        projects = reconcile.scanned_projects(self._deps)
+        if projects:
+            result = reconcile.reconcile(self._deps, client, projects)
+            self.summary.changes_queued += result.queued
+            self.summary.errors += len(result.errors)
 
     def _scan(self) -> None:
         for conn in self._deps.connections.list():

@@ -1,40 +1,67 @@
-"""Reconciliation watermarks: per tracker project, the newest ``updated`` time the scan has handed to the queue."""
+"""Reconciliation state per tracker project: the watermark (newest ``updated`` handed to the queue) and the
+versions queued near it, so a re-found item is not queued again and a late-indexed one is not missed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
 from twinbridge.store import keys as k
 
+MAX_SEEN = 5000  # keeps the record far below DynamoDB's 400 KB item limit
 
-def _iso(value: datetime) -> str:
-    """A fixed-width UTC form, so DynamoDB's string comparison orders watermarks correctly."""
+
+def iso(value: datetime) -> str:
+    """A fixed-width UTC form, so string order is time order."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass
+class ScanState:
+    since: datetime
+    seen: dict[str, str] = field(default_factory=dict)  # item id -> iso(updated) already queued
+    version: int = 0
+
+    def prune(self, older_than: datetime) -> None:
+        cutoff = iso(older_than)
+        kept = sorted(((at, item) for item, at in self.seen.items() if at >= cutoff), reverse=True)[:MAX_SEEN]
+        self.seen = {item: at for at, item in kept}
 
 
 class WatermarkRepository:
     def __init__(self, table) -> None:
         self._table = table
 
-    def get(self, tracker: str, project: str) -> datetime | None:
-        item = self._table.get_item(Key={"PK": k.watermark_pk(tracker), "SK": k.watermark_sk(project)}).get("Item")
+    def get(self, tracker: str, project: str) -> ScanState | None:
+        item = self._table.get_item(
+            Key={"PK": k.watermark_pk(tracker), "SK": k.watermark_sk(project)}, ConsistentRead=True
+        ).get("Item")
         if not item:
             return None
-        return datetime.strptime(item["since"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return ScanState(since=parse_iso(item["since"]), seen=dict(item.get("seen") or {}), version=int(item["version"]))
 
-    def advance(self, tracker: str, project: str, to: datetime) -> bool:
-        """Move the watermark forward to ``to``; never backwards (overlapping scans may finish out of order)."""
+    def save(self, tracker: str, project: str, state: ScanState) -> bool:
+        """Write ``state`` if nobody saved since it was read (overlapping scans); False when another scan won."""
+        condition = "attribute_not_exists(PK)" if state.version == 0 else "version = :expected"
+        values = {":expected": state.version} if state.version else {}
         try:
-            self._table.update_item(
-                Key={"PK": k.watermark_pk(tracker), "SK": k.watermark_sk(project)},
-                UpdateExpression="SET since = :to, updated_at = :now",
-                ConditionExpression="attribute_not_exists(since) OR since < :to",
-                ExpressionAttributeValues={":to": _iso(to), ":now": _iso(datetime.now(UTC))},
+            self._table.put_item(
+                Item={
+                    "PK": k.watermark_pk(tracker), "SK": k.watermark_sk(project), "since": iso(state.since),
+                    "seen": state.seen, "version": state.version + 1, "updated_at": iso(datetime.now(UTC)),
+                },
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
             )
-            return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+        state.version += 1
+        return True

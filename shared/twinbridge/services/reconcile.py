@@ -1,0 +1,88 @@
+"""Reconciliation scan: finds items changed since a stored watermark through the tracker's search (JQL/WIQL)
+and queues them like webhook changes, so a lost webhook never means a lost change — and a tracker with no
+webhooks configured works on the scan alone.
+
+The search window starts ``OVERLAP`` before the watermark: Jira's JQL has minute precision and trackers'
+search indexes lag a little. The versions (item id + ``updated``) queued inside that window are remembered,
+so a re-found version is not queued again while a late-indexed one still is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from twinbridge.models.change import ChangeEvent, ChangeKind
+from twinbridge.models.connection import ConnectionStatus
+from twinbridge.observability import logger
+from twinbridge.services.ingest_webhook import dedup_id, message_group, queue_message
+from twinbridge.store.watermarks import ScanState, iso
+from twinbridge.trackers.base import TrackerClient, TrackerError
+from twinbridge.wiring import Deps
+
+OVERLAP = timedelta(minutes=2)
+SCAN_SOURCE_EVENT = "twinbridge:reconcile"
+
+
+@dataclass
+class ReconcileSummary:
+    projects: int = 0
+    queued: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def scanned_projects(deps: Deps) -> list[str]:
+    """The projects of this node's active and paused connections (a paused one keeps collecting changes)."""
+    wanted = {ConnectionStatus.ACTIVE, ConnectionStatus.DEACTIVATED}
+    return sorted({conn.project for conn in deps.connections.list() if conn.project and conn.status in wanted})
+
+
+def reconcile(deps: Deps, client: TrackerClient, projects: Iterable[str], now: datetime | None = None) -> ReconcileSummary:
+    """Queue every item changed since each project's watermark, then move the watermark to the newest seen."""
+    now = now or datetime.now(UTC)
+    summary = ReconcileSummary()
+    if deps.queue is None:
+        logger.warning("reconciliation skipped: this node has no sync queue (SYNC_QUEUE_URL)")
+        return summary
+    for project in projects:
+        summary.projects += 1
+        try:
+            summary.queued += _reconcile_project(deps, client, project, now)
+        except TrackerError as exc:
+            summary.errors[project] = exc.message
+            logger.warning("reconciliation failed for a project", extra={"project": project, "error": exc.message})
+    return summary
+
+
+def _reconcile_project(deps: Deps, client: TrackerClient, project: str, now: datetime) -> int:
+    state = deps.watermarks.get(client.kind, project)
+    if state is None:  # first scan: changes from now on are synced, not the project's whole history
+        deps.watermarks.save(client.kind, project, ScanState(since=now - OVERLAP))
+        logger.info("reconciliation watermark initialised", extra={"project": project})
+        return 0
+    queued = 0
+    for ref in client.search_changed_since(project, state.since - OVERLAP):
+        version = iso(ref.updated)
+        if state.seen.get(ref.id) == version:
+            continue  # this version was queued by an earlier scan
+        change = ChangeEvent(
+            tracker=client.kind, instance=_instance(client), item_id=ref.id, item_key=ref.key, project=project,
+            kind=ChangeKind.UPDATED, occurred_at=ref.updated, delivery_id=f"scan:{ref.id}:{version}",
+            source_event=SCAN_SOURCE_EVENT,
+        )
+        deps.queue.send(queue_message(change), group=message_group(change), dedup_id=dedup_id(change))
+        state.seen[ref.id] = version
+        state.since = max(state.since, ref.updated)
+        queued += 1
+    state.prune(older_than=state.since - OVERLAP)
+    if not deps.watermarks.save(client.kind, project, state):
+        logger.info("reconciliation state saved by an overlapping scan; its window is re-read next time",
+                    extra={"project": project})
+    if queued:
+        logger.info("reconciliation queued changes", extra={"project": project, "queued": queued})
+    return queued
+
+
+def _instance(client: TrackerClient) -> str:
+    return getattr(client, "base_url", "") or client.kind
