@@ -3,7 +3,7 @@ deadline, completes invitations a private node initiated, and retries pushes tha
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.parser import envelopes, parse
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from twinbridge.settings import Settings, settings
@@ -24,7 +24,6 @@ class Deps:
     table: Any
     peer_client: Any
     queue: WorkQueue | None = None
-    probes: dict[str, Any] = field(default_factory=dict)
     secrets: Any = None  # a Secrets Manager client; created on first use when not injected
 
     @functools.cached_property

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from twinbridge.local.aws import CREDENTIALS, EmbeddedAws, LocalResources
 from twinbridge.local.events import http_api_event, scheduled_event, sqs_event
 from twinbridge.local.lambda_emulator import LambdaEmulator
-from twinbridge.local.template import FunctionSpec, HttpRoute, functions, schedule_seconds
+from twinbridge.local.template import HttpRoute, functions, schedule_seconds
 
 LOCAL_RETRY_VISIBILITY_SECONDS = 5
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pydantic import ValidationError
 
 from twinbridge.errors import ConflictError, InvalidRequestError, RemoteError
 from twinbridge.models.admin import CheckResult, ManualConnectionRequest, SendMessageRequest, TestReport
@@ -18,13 +18,8 @@ from twinbridge.models.connection import (
 from twinbridge.models.messages import PeerMessage
 from twinbridge.observability import logger
 from twinbridge.peers import keys as crypto
-from twinbridge.services import messaging
+from twinbridge.services import messaging, tracker_checks
 from twinbridge.wiring import Deps
-
-# Tracker adapters register an internal probe per tracker type: probe(deps, conn) -> list[CheckResult].
-InternalProbe = Callable[[Deps, Connection], list[CheckResult]]
-INTERNAL_PROBES: dict[str, InternalProbe] = {}
-
 
 def add_manual(deps: Deps, request: ManualConnectionRequest) -> Connection:
     """IssueSYNC-style setup: both admins type the same pair of keys, crosswise."""
@@ -98,13 +93,27 @@ def send_message(deps: Deps, connection_id: str, request: SendMessageRequest) ->
 def test_connection(deps: Deps, connection_id: str) -> TestReport:
     """Internal checks (tracker side, filled in by adapters) and a signed ping round trip to the partner."""
     conn = deps.connections.get(connection_id)
-    probe = INTERNAL_PROBES.get(deps.settings.tracker_type)
-    internal = (
-        probe(deps, conn)
-        if probe
-        else [CheckResult(name="tracker", status="skipped", detail=f"no {deps.settings.tracker_type} adapter is installed yet")]
-    )
+    internal = _internal_checks(deps, conn)
     return TestReport(connection_id=conn.id, internal=internal, remote=_remote_check(deps, conn))
+
+
+def _internal_checks(deps: Deps, conn: Connection) -> list[CheckResult]:
+    try:
+        client = deps.tracker
+    except ValidationError as exc:  # the secret's JSON has wrong fields: name them, never their values
+        fields = ", ".join(sorted({".".join(map(str, e["loc"])) or "secret" for e in exc.errors(include_input=False)}))
+        return [CheckResult(name="tracker credentials", status="failed",
+                            detail=f"the tracker secret is not valid ({fields}): fix TrackerSecretArn's JSON")]
+    except ValueError as exc:  # credentials incomplete for this tracker type (a message naming fields, no values)
+        return [CheckResult(name="tracker credentials", status="failed", detail=f"{exc}: fix the tracker secret")]
+    except Exception:  # Secrets Manager unreachable or access denied
+        logger.exception("tracker secret could not be read")
+        return [CheckResult(name="tracker credentials", status="failed",
+                            detail="the tracker secret could not be read: check TrackerSecretArn and the function's access")]
+    if client is None:
+        return [CheckResult(name="tracker", status="skipped",
+                            detail="no tracker configured on this node (TrackerBaseUrl and TrackerSecretArn)")]
+    return tracker_checks.internal_checks(client, conn, conn.technical_user or deps.settings.technical_user)
 
 
 def _remote_check(deps: Deps, conn: Connection) -> CheckResult:

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import io
 import json
-from pathlib import Path
 
 import pytest
 import requests
