@@ -69,6 +69,8 @@ def test_readme_flow_initiate_public_accept_private_active_within_5_seconds(dev_
     assert re.search(r"\[OK\s*\] signed ping answered by public", private_test.stdout)
     public_test = _cli(state_dir, "--node", "public", "connection", "test", connection_id)
     assert re.search(r"\[SKIPPED\] the partner is private", public_test.stdout)
+    for report in (private_test.stdout, public_test.stdout):  # each node's own simulated tracker
+        assert len(re.findall(r"\[OK\s*\] permission: ", report)) == 5 and "[FAILED" not in report
     listed = _cli(state_dir, "--node", "public", "connection", "list").stdout
     assert connection_id in listed and "active" in listed
 
@@ -81,3 +83,29 @@ def test_cli_errors_are_clear_and_exit_non_zero(dev_nodes):
     assert result.returncode == 2 and "does not exist" in result.stderr
     result = _cli(state_dir, "--node", "nowhere", "node", "info", check=False)
     assert result.returncode == 2 and "no local node named 'nowhere'" in result.stderr
+
+
+def test_a_change_in_the_simulated_jira_reaches_the_public_nodes_queue_through_its_webhook(dev_nodes):
+    import requests
+
+    state_dir, banner = dev_nodes
+    jira = re.search(r"public node's simulated jira-cloud: (\S+)", banner).group(1)
+    email, token = re.search(r"sign in as (ana@\S+), token (\S+)", banner).groups()
+    created = requests.post(f"{jira}/rest/api/3/issue", auth=(email, token), timeout=10, json={
+        "fields": {"project": {"key": "ACME"}, "issuetype": {"name": "Task"}, "summary": "Printer on fire"}})
+    assert created.status_code == 201, created.text
+    issue_id = created.json()["id"]
+
+    log = state_dir / "logs" / "public.log"
+    deadline = time.monotonic() + 15
+    lines: list[dict] = []
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        if any(line.get("message") == "tracker change received; no sync engine installed yet"
+               and line.get("item") == f"jira-cloud:{issue_id}" for line in lines):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the worker never received the change; log messages: "
+                             + ", ".join(str(line.get("message")) for line in lines[-20:]))
+    assert any(line.get("message") == "webhook queued" for line in lines)

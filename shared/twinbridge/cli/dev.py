@@ -43,6 +43,7 @@ def run_single_node(args) -> int:
             name=args.name, public=args.public, port=args.port, tracker_type=args.tracker_type,
             tracker_base_url=args.tracker_base_url or "", technical_user=args.technical_user,
             log_level=args.log_level, long_poll_seconds=args.long_poll_seconds, aws_port=args.aws_port,
+            simulated_project=args.simulate_tracker,
         )
     )
     try:
@@ -50,6 +51,8 @@ def run_single_node(args) -> int:
     except OSError as exc:
         print(f"twinbridge: cannot start node {args.name} on port {args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    if args.info_file:
+        _write_info(Path(args.info_file), node)
     signal.signal(signal.SIGTERM, lambda *_: node._stop.set())
     print(f"twinbridge node {args.name} ready on {node.url} ({'public' if args.public else 'private'}); "
           f"embedded AWS at {node.resources.endpoint}", flush=True)
@@ -62,8 +65,25 @@ def run_single_node(args) -> int:
     return 0
 
 
+def _write_info(path: Path, node) -> None:
+    """What a person needs to play with the node: its URL and, with a simulated tracker, who can sign in there."""
+    info: dict = {"url": node.url}
+    if node.tracker is not None:
+        tracker = node.tracker
+        info["tracker"] = {
+            "type": tracker.kind, "url": tracker.base_url, "project": tracker.project,
+            "technical_user": tracker.technical_user,
+            "people": [{"name": p.name, "email": p.email, "account_id": p.account_id, "token": p.secret}
+                       for p in tracker.people[1:]],  # the technical user's secret stays in the node's secret
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(info, indent=2))
+    path.chmod(0o600)
+
+
 def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: Path, log_level: str = "INFO",
-               long_poll_seconds: float = 20.0, aws_port: int | None = None) -> subprocess.Popen:
+               long_poll_seconds: float = 20.0, aws_port: int | None = None, simulate_project: str | None = None,
+               info_file: Path | None = None) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
     command = [
@@ -74,6 +94,10 @@ def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: 
         command.append("--public")
     if aws_port:
         command += ["--aws-port", str(aws_port)]
+    if simulate_project:
+        command += ["--simulate-tracker", simulate_project]
+    if info_file:
+        command += ["--info-file", str(info_file)]
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
@@ -96,20 +120,27 @@ def run_dev(args) -> int:
     """Two nodes on loopback: a public one (Jira Cloud side) and a private one (Azure DevOps side)."""
     directory = state_dir(args.state_dir)
     logs = directory / "logs"
+    simulate = not getattr(args, "no_trackers", False)
     nodes = {
-        "public": {"public": True, "port": args.public_port, "tracker": "jira-cloud"},
-        "private": {"public": False, "port": args.private_port, "tracker": "azure-devops"},
+        "public": {"public": True, "port": args.public_port, "tracker": "jira-cloud", "project": "ACME"},
+        "private": {"public": False, "port": args.private_port, "tracker": "azure-devops", "project": "BETA"},
     }
     processes: dict[str, subprocess.Popen] = {}
     try:
         for name, spec in nodes.items():
-            processes[name] = spawn_node(name, spec["public"], spec["port"], spec["tracker"], logs / f"{name}.log", args.log_level)
+            info = directory / "nodes" / f"{name}.json"
+            info.unlink(missing_ok=True)
+            processes[name] = spawn_node(name, spec["public"], spec["port"], spec["tracker"], logs / f"{name}.log",
+                                         args.log_level, simulate_project=spec["project"] if simulate else None,
+                                         info_file=info)
         for name, spec in nodes.items():
             wait_ready(f"http://127.0.0.1:{spec['port']}", processes[name], logs / f"{name}.log")
+            spec["info"] = json.loads((directory / "nodes" / f"{name}.json").read_text())
         directory.mkdir(parents=True, exist_ok=True)
         state_file(args.state_dir).write_text(json.dumps({
             "nodes": {
                 name: {"url": f"http://127.0.0.1:{spec['port']}", "public": spec["public"], "tracker": spec["tracker"],
+                       "tracker_url": spec["info"].get("tracker", {}).get("url"),
                        "log": str(logs / f"{name}.log"), "pid": processes[name].pid}
                 for name, spec in nodes.items()
             }
@@ -136,6 +167,19 @@ def run_dev(args) -> int:
                 process.kill()
 
 
+def _trackers(nodes: dict) -> str:
+    lines = []
+    for name, spec in nodes.items():
+        tracker = spec.get("info", {}).get("tracker")
+        if not tracker:
+            continue
+        lines.append(f"  {name} node's simulated {tracker['type']}: {tracker['url']}  project {tracker['project']}"
+                     f"  (technical user {tracker['technical_user']}; webhooks to the node)")
+        for person in tracker["people"]:
+            lines.append(f"      sign in as {person['email']}, token {person['token']}")
+    return "\n" + "\n".join(lines) + "\n" if lines else ""
+
+
 def _banner(nodes: dict, logs: Path) -> str:
     pub, priv = nodes["public"], nodes["private"]
     return f"""
@@ -144,7 +188,7 @@ twinbridge local runtime is up (embedded AWS: moto server mode; no AWS account, 
   public  node  http://127.0.0.1:{pub['port']}   jira-cloud    peer routes open
   private node  http://127.0.0.1:{priv['port']}   azure-devops  no peer routes: it only calls out (long-polls the public node)
   logs: {logs}/
-
+{_trackers(nodes)}
 From a second shell, connect them with an invitation (the private side has no URL):
 
   twinbridge --node public connection initiate --name "Acme <-> Beta" \\

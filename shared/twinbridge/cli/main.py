@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--public-port", type=int, default=8710)
     dev.add_argument("--private-port", type=int, default=8720)
     dev.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    dev.add_argument("--no-trackers", action="store_true", help="do not start the simulated trackers")
     dev_sub = dev.add_subparsers(dest="dev_command")
     single = dev_sub.add_parser("node", help="run one node in the foreground")
     single.add_argument("--name", required=True)
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     single.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     single.add_argument("--long-poll-seconds", type=float, default=20.0)
     single.add_argument("--aws-port", type=int, help="port of the embedded AWS (default: any free port)")
+    single.add_argument("--simulate-tracker", metavar="PROJECT",
+                        help="start a simulated tracker of --tracker-type with this project (ignores --tracker-base-url)")
+    single.add_argument("--info-file", help="write the node's URLs (and simulated tracker's users) to this JSON file")
 
     node = commands.add_parser("node", help="this node")
     node.add_subparsers(dest="node_command", required=True).add_parser("info", help="name, reachability, tracker")

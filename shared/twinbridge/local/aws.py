@@ -50,7 +50,7 @@ class EmbeddedAws:
     def stop(self) -> None:
         self._server.stop()
 
-    def provision(self, node_name: str) -> LocalResources:
+    def provision(self, node_name: str, tracker_secret: dict[str, str] | None = None) -> LocalResources:
         """Create what template.yaml declares, with the template's own key schema and queue settings."""
         import boto3
 
@@ -97,7 +97,7 @@ class EmbeddedAws:
         )
         secret_arn = session.client("secretsmanager", **kwargs).create_secret(
             Name=f"{node_name}/tracker-credentials",
-            SecretString=json.dumps({"note": "local runtime: tracker credentials arrive with the tracker simulators"}),
+            SecretString=json.dumps(tracker_secret or {}),  # TrackerCredentials JSON; {} = no tracker configured
         )["ARN"]
         return LocalResources(
             endpoint=self.endpoint,

@@ -16,6 +16,7 @@ from twinbridge.local.aws import CREDENTIALS, EmbeddedAws, LocalResources
 from twinbridge.local.events import http_api_event, scheduled_event, sqs_event
 from twinbridge.local.lambda_emulator import LambdaEmulator
 from twinbridge.local.template import HttpRoute, functions, schedule_seconds
+from twinbridge.local.trackers import LocalTracker, start_tracker
 
 LOCAL_RETRY_VISIBILITY_SECONDS = 5
 
@@ -31,6 +32,7 @@ class NodeOptions:
     log_level: str = "INFO"
     long_poll_seconds: float = 20.0
     aws_port: int | None = None
+    simulated_project: str | None = None  # start a simulated tracker of tracker_type with this project
 
 
 class LocalNode:
@@ -44,12 +46,19 @@ class LocalNode:
         self.resources: LocalResources | None = None
         self.emulators: dict[str, LambdaEmulator] = {}
         self.routes: list[tuple[HttpRoute, LambdaEmulator]] = []
+        self.tracker: LocalTracker | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
+        tracker_secret: dict[str, str] = {}
+        if self.options.simulated_project:
+            self.tracker = start_tracker(self.options.tracker_type, self.options.name, self.url, self.options.simulated_project)
+            self.options.tracker_base_url = self.tracker.base_url
+            self.options.technical_user = self.tracker.technical_user
+            tracker_secret = self.tracker.credentials
         self._aws = EmbeddedAws(self.options.aws_port)
         self._aws.start()
-        self.resources = self._aws.provision(self.options.name)
+        self.resources = self._aws.provision(self.options.name, tracker_secret)
         os.environ.update(self._environment(self.resources))
         conditions = {"IsPublic": self.options.public}
         warming = []
@@ -81,6 +90,8 @@ class LocalNode:
             emulator.stop()
         if self._aws is not None:
             self._aws.stop()
+        if self.tracker is not None:
+            self.tracker.stop()
 
     def wait(self) -> None:
         while not self._stop.wait(1.0):
