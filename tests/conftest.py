@@ -10,6 +10,22 @@ from tests.support import TEST_ENV, FakeLambdaContext, create_table, load_event 
 pytest_plugins = ["tests.contract.plugin"]
 
 
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def report_figure():
+    """Tests that measure something call this with one line; the lines are printed at the end of the run."""
+    return _FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FIGURES:
+        terminalreporter.section("figures reported by tests")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(autouse=True)
 def env(monkeypatch):
     for key, value in TEST_ENV.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.richtext.corpus import round_trip, schema_errors, valid_documents
+from tests.unit.richtext.corpus import adf_visible_text, chars, round_trip, schema_errors, valid_documents
 
 PAIRS = ("adf", "wiki", "html")
 
@@ -76,3 +76,17 @@ def test_fast_validator_agrees_with_stock_draft4_on_the_invalid_reference_set():
             accepted.add(path.name)
     # PROVENANCE.md: exactly these 14 of the 2018 negative cases pass today's schema.
     assert len(accepted) == 14 and "paragraph-with-marks.json" in accepted and "text-empty.json" not in accepted
+
+
+def test_corpus_round_trip_character_preservation_is_reported(report_figure):
+    docs = valid_documents()
+    total = sum(sum(chars(adf_visible_text(d.adf)).values()) for d in docs)
+    for via in PAIRS:
+        trips = [(d, round_trip(d, via)) for d in docs]
+        kept = sum(t.kept * sum(chars(adf_visible_text(d.adf)).values()) for d, t in trips)
+        losses = sum(len(t.losses) for _, t in trips)
+        label = "adf -> adf" if via == "adf" else f"adf -> {via} -> adf"
+        report_figure(f"rich text {label:<18} {len(docs)} corpus documents, {total} characters: "
+                      f"{kept / total:.3%} kept, {losses} losses listed, "
+                      f"{sum(not schema_errors(t.output) for _, t in trips)}/{len(docs)} schema-valid")
+        assert kept / total >= (0.99 if via == "wiki" else 1.0)
