@@ -80,6 +80,19 @@ class Deps:
         )
 
     @functools.cached_property
+    def s3(self):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+    @functools.cached_property
+    def twins(self):
+        from twinbridge.store.twins import TwinRepository
+
+        return TwinRepository(self.table)
+
+    @functools.cached_property
     def watermarks(self):
         from twinbridge.store.watermarks import WatermarkRepository
 

@@ -24,7 +24,15 @@ from twinbridge.wiring import Deps
 # and list their module in HANDLER_MODULES so every process (handler container) knows every kind.
 MessageHandler = Callable[[Deps, Connection, PeerMessage], None]
 HANDLERS: dict[str, MessageHandler] = {}
-HANDLER_MODULES = ("twinbridge.services.rotation",)
+HANDLER_MODULES = ("twinbridge.services.rotation", "twinbridge.services.sync_in")
+# Message kinds -> how a queued message is finished as it leaves this node (e.g. fresh presigned URLs).
+WireTransform = Callable[[Deps, PeerMessage], PeerMessage]
+WIRE_TRANSFORMS: dict[str, WireTransform] = {}
+
+
+def on_the_wire(deps: Deps, messages: list[PeerMessage]) -> list[PeerMessage]:
+    _load_handlers()
+    return [WIRE_TRANSFORMS[m.kind](deps, m) if m.kind in WIRE_TRANSFORMS else m for m in messages]
 
 
 def _load_handlers() -> None:
@@ -37,6 +45,14 @@ def _load_handlers() -> None:
 def handles(kind: str) -> Callable[[MessageHandler], MessageHandler]:
     def register(func: MessageHandler) -> MessageHandler:
         HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+def on_the_wire_for(kind: str) -> Callable[[WireTransform], WireTransform]:
+    def register(func: WireTransform) -> WireTransform:
+        WIRE_TRANSFORMS[kind] = func
         return func
 
     return register
@@ -89,7 +105,7 @@ def deliver_outbox(deps: Deps, connection_id: str, batch: int = 50) -> int:
             return delivered
         answer = deps.peer_client.call(
             conn.remote_url, "POST", "/messages", conn.keys.outbound.get_secret_value(),
-            PushRequest(connection_id=conn.id, messages=messages), PushResponse,
+            PushRequest(connection_id=conn.id, messages=on_the_wire(deps, messages)), PushResponse,
         )
         delivered += deps.outbox.ack(conn.id, answer.acked_seq)
         if answer.acked_seq < messages[-1].seq or not more:
@@ -144,7 +160,7 @@ def serve_poll(deps: Deps, conn: Connection, body: PollRequest, remaining_second
     while True:
         messages, more = deps.outbox.pending(conn.id, body.ack_seq, body.max_messages)
         if messages or time.monotonic() + interval > deadline:
-            return PollResponse(messages=messages, more=more)
+            return PollResponse(messages=on_the_wire(deps, messages), more=more)
         time.sleep(interval)
 
 

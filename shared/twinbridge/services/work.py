@@ -21,9 +21,18 @@ def handle_work_item(deps: Deps, body: dict[str, Any]) -> None:
             logger.info("delivery dropped: the connection was deleted", extra={"connection_id": body["connection_id"]})
         return
     if kind == CHANGE_MESSAGE_TYPE:
+        from twinbridge.services import sync_out
+
         change = ChangeEvent.model_validate(body["change"])
-        # The sync engine (replicas, twins) consumes these; until it is installed the change is only recorded.
-        logger.info("tracker change received; no sync engine installed yet",
-                    extra={"item": f"{change.tracker}:{change.item_id}", "kind": change.kind.value})
+        logger.append_keys(item=f"{change.tracker}:{change.item_id}")
+        sync_out.handle_change(deps, change)
+        return
+    if kind in ("sync.apply", "sync.unlink"):
+        from twinbridge.services import sync_in
+
+        if kind == "sync.apply":
+            sync_in.apply_pending(deps, str(body["connection_id"]), str(body["twin_id"]))
+        else:
+            sync_in.unlink(deps, str(body["connection_id"]), str(body["twin_id"]), str(body.get("reason", "")))
         return
     raise InvalidRequestError(f"unknown work item type {kind!r}")

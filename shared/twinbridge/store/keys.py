@@ -46,3 +46,17 @@ def watermark_pk(tracker: str) -> str:
 
 def watermark_sk(project: str) -> str:
     return f"PROJECT#{project}"
+
+
+def twin_sk(twin_id: str) -> str:
+    return f"TWIN#{twin_id}"
+
+
+TWIN_PREFIX = "TWIN#"
+
+
+def twin_local_sk(local_item_id: str) -> str:
+    return f"TWINL#{local_item_id}"
+
+
+TWIN_ERRORS_GSI_PK = "TWINERR"

@@ -32,7 +32,9 @@ class OutboxRepository:
             message = PeerMessage(
                 message_id=uuid.uuid4().hex, connection_id=connection_id, seq=current + 1, kind=kind, payload=payload
             )
-            item = {"PK": pk, "SK": k.outbox_sk(message.seq), "message": message.model_dump(mode="json")}
+            # JSON text, not a DynamoDB map: a map turns numbers into Decimals (and refuses floats), which would
+            # change payloads such as rich-text documents on their way through the outbox.
+            item = {"PK": pk, "SK": k.outbox_sk(message.seq), "message_json": message.model_dump_json()}
             try:
                 self._client.transact_write_items(
                     TransactItems=[
@@ -67,7 +69,7 @@ class OutboxRepository:
             ConsistentRead=True,
             Limit=limit + 1,
         )
-        messages = [PeerMessage.model_validate(item["message"]) for item in page["Items"]]
+        messages = [PeerMessage.model_validate_json(item["message_json"]) for item in page["Items"]]
         return messages[:limit], len(messages) > limit
 
     def ack(self, connection_id: str, up_to_seq: int) -> int:

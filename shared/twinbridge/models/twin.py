@@ -1,0 +1,81 @@
+"""A twin: the link between a local item and its copy on the partner's side, per connection, with what each
+side has already seen (sequence numbers, digests) and the id maps for comments and attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from twinbridge.models.replica import ItemIdentity, ReplicaMessage
+
+
+class CommentLink(BaseModel):
+    """A remote comment and the local comment we created for it (``digest`` of the body we wrote)."""
+
+    model_config = ConfigDict(extra="forbid")
+    local_id: str
+    digest: str
+
+
+class AttachmentLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    local_id: str
+    sha256: str
+
+
+class StagedAttachment(BaseModel):
+    """A local attachment copied to this node's bucket for the partner to fetch."""
+
+    model_config = ConfigDict(extra="forbid")
+    object_key: str
+    sha256: str
+    size: int
+
+
+class CreateClaim(BaseModel):
+    """Fences the tracker create: claimed before, resolved after. ``marker`` finds an item created just before a crash."""
+
+    model_config = ConfigDict(extra="forbid")
+    marker: str
+    claimed_at: datetime
+
+
+class TwinError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    direction: Literal["incoming", "outgoing"]
+    reason: str
+    at: datetime
+    attempts: int = 1
+
+
+class Twin(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    connection_id: str
+    twin_id: str = Field(description="<origin side's short name>:<origin item id>; the same on both sides")
+    origin: Literal["local", "remote"]
+    local: ItemIdentity | None = None
+    remote: ItemIdentity | None = None
+    out_seq: int = 0
+    in_seq: int = Field(default=0, description="highest replica seq applied from the partner")
+    last_sent_digest: str | None = None
+    last_sent_at: datetime | None = None
+    last_received_at: datetime | None = None
+    comment_map: dict[str, CommentLink] = Field(default_factory=dict)
+    attachment_map: dict[str, AttachmentLink] = Field(default_factory=dict)
+    staged: dict[str, StagedAttachment] = Field(default_factory=dict)
+    pending: ReplicaMessage | None = Field(default=None, description="received, not yet applied")
+    claim: CreateClaim | None = None
+    last_error: TwinError | None = None
+    unlinked: str | None = Field(default=None, description="why the link ended (origin item deleted)")
+    version: int = 0
+
+    @property
+    def local_comment_ids_from_partner(self) -> set[str]:
+        return {link.local_id for link in self.comment_map.values()}
+
+    @property
+    def local_attachment_ids_from_partner(self) -> set[str]:
+        return {link.local_id for link in self.attachment_map.values()}

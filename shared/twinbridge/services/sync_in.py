@@ -1,0 +1,294 @@
+"""Incoming sync. Receiving a replica only records it on its twin and queues an apply job (one FIFO group per
+twin), so the connection's message channel never waits on a tracker: a failing twin is retried on its own
+while the others keep flowing. Applying runs the basic rules' plan against the local tracker as the
+technical user; creates are fenced so a retry never makes a second copy."""
+
+from __future__ import annotations
+
+import functools
+import time
+from datetime import timedelta
+
+from twinbridge.errors import ConcurrentModificationError, NotFoundError
+from twinbridge.models.connection import Connection, utcnow
+from twinbridge.models.messages import PeerMessage
+from twinbridge.models.replica import (
+    LINKED_KIND,
+    REPLICA_KIND,
+    UNLINKED_KIND,
+    ItemIdentity,
+    LinkedMessage,
+    ReplicaMessage,
+    UnlinkedMessage,
+)
+from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, Twin, TwinError
+from twinbridge.observability import logger
+from twinbridge.richtext.model import Document, Paragraph, Text
+from twinbridge.richtext.serialize import to_json
+from twinbridge.services import attachments, messaging
+from twinbridge.sync import basic_rules
+from twinbridge.trackers.base import NativeText, TrackerClient, TrackerItem, TrackerNotFoundError
+from twinbridge.wiring import Deps
+
+APPLY_TYPE = "sync.apply"
+UNLINK_TYPE = "sync.unlink"
+TYPES_CACHE_SECONDS = 300
+SAVE_ATTEMPTS = 5
+
+
+# --------------------------------------------------------------------------------------------------- receiving
+
+
+@messaging.handles(REPLICA_KIND)
+def receive_replica(deps: Deps, conn: Connection, message: PeerMessage) -> None:
+    incoming = ReplicaMessage.model_validate(message.payload)
+    for _ in range(SAVE_ATTEMPTS):
+        twin = deps.twins.get(conn.id, incoming.twin_id) or Twin(
+            connection_id=conn.id, twin_id=incoming.twin_id, origin="remote")
+        newest = max(twin.in_seq, twin.pending.seq if twin.pending else 0)
+        if incoming.seq <= newest:
+            logger.info("replica already received", extra={"twin": twin.twin_id, "seq": incoming.seq})
+            return
+        twin.pending = incoming
+        twin.remote = incoming.replica.item
+        try:
+            deps.twins.save(twin)
+            break
+        except ConcurrentModificationError:
+            continue
+    else:
+        raise ConcurrentModificationError(f"twin {incoming.twin_id} kept changing while a replica arrived")
+    queue_apply(deps, conn.id, incoming.twin_id, incoming.seq)
+
+
+def queue_apply(deps: Deps, connection_id: str, twin_id: str, seq: int) -> None:
+    body = {"type": APPLY_TYPE, "connection_id": connection_id, "twin_id": twin_id}
+    if deps.queue is None:
+        apply_pending(deps, connection_id, twin_id)
+        return
+    deps.queue.send(body, group=f"twin:{connection_id}:{twin_id}"[:128], dedup_id=f"apply:{connection_id}:{twin_id}:{seq}"[:128])
+
+
+@messaging.handles(LINKED_KIND)
+def receive_linked(deps: Deps, conn: Connection, message: PeerMessage) -> None:
+    linked = LinkedMessage.model_validate(message.payload)
+    for _ in range(SAVE_ATTEMPTS):
+        twin = deps.twins.get(conn.id, linked.twin_id)
+        if twin is None:
+            return  # unlinked meanwhile
+        twin.remote = linked.item
+        try:
+            deps.twins.save(twin)
+            return
+        except ConcurrentModificationError:
+            continue
+
+
+@messaging.handles(UNLINKED_KIND)
+def receive_unlinked(deps: Deps, conn: Connection, message: PeerMessage) -> None:
+    unlinked = UnlinkedMessage.model_validate(message.payload)
+    body = {"type": UNLINK_TYPE, "connection_id": conn.id, "twin_id": unlinked.twin_id, "reason": unlinked.reason}
+    if deps.queue is None:
+        unlink(deps, conn.id, unlinked.twin_id, unlinked.reason)
+    else:  # the tracker is written by the sync worker, after any apply queued before it for this twin
+        deps.queue.send(body, group=f"twin:{conn.id}:{unlinked.twin_id}"[:128], dedup_id=f"unlink:{message.message_id}"[:128])
+
+
+@messaging.on_the_wire_for(REPLICA_KIND)
+def _with_download_urls(deps: Deps, message: PeerMessage) -> PeerMessage:
+    return message.model_copy(update={"payload": attachments.add_download_urls(deps, message.payload)})
+
+
+def unlink(deps: Deps, connection_id: str, twin_id: str, reason: str) -> None:
+    """The partner deleted its item: our copy stays, marked with a comment, and the link goes."""
+    twin = deps.twins.get(connection_id, twin_id)
+    if twin is None:
+        return
+    conn = deps.connections.get(connection_id)
+    unlinked = UnlinkedMessage(twin_id=twin_id, reason=reason)
+    client = deps.tracker
+    if client is not None and twin.local is not None:
+        note = Document(blocks=[Paragraph(children=[Text(
+            f"twinbridge: the linked item on {conn.remote_short_name} was deleted ({unlinked.reason}); "
+            "this copy is no longer synced.")])])
+        try:
+            client.add_comment(twin.local.key, _native(to_json(note), client))
+        except TrackerNotFoundError:
+            pass
+    deps.twins.delete(twin)
+
+
+# --------------------------------------------------------------------------------------------------- applying
+
+
+def apply_pending(deps: Deps, connection_id: str, twin_id: str) -> bool:
+    """Apply the twin's pending replica; True when something was applied. Raising makes the queue retry it."""
+    try:
+        conn = deps.connections.get(connection_id)
+    except NotFoundError:
+        logger.info("apply dropped: the connection was deleted", extra={"connection_id": connection_id})
+        return False
+    twin = deps.twins.get(connection_id, twin_id)
+    if twin is None or twin.pending is None:
+        return False
+    client = deps.tracker
+    if client is None:
+        raise _record_error(deps, twin, "no tracker is configured on this node")
+    pending = twin.pending
+    try:
+        _apply(deps, client, conn, twin, pending)
+    except ConcurrentModificationError:
+        raise
+    except Exception as exc:
+        reason = getattr(exc, "message", None) or f"{type(exc).__name__}"
+        raise _record_error(deps, twin, reason) from exc
+    return True
+
+
+def _apply(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, pending: ReplicaMessage) -> None:
+    target = _target(client, conn)
+    local = _local_item(deps, client, conn, twin)
+    plan = basic_rules.plan(pending.replica, twin, target, local)
+    for loss in plan.losses:
+        logger.info("rich text degraded", extra={"twin": twin.twin_id, "loss": loss[:300]})
+    if plan.create is not None:
+        local = _create(deps, client, conn, twin, plan)
+    assert local is not None and twin.local is not None
+    if plan.update is not None:
+        client.update_item(local.key, plan.update)
+    for write in plan.comments_add:
+        created = client.add_comment(local.key, write.body)
+        twin.comment_map[write.remote_id] = CommentLink(local_id=created.id, digest=write.digest)
+        deps.twins.save(twin)  # recorded at once: a retry must not post it again
+    for write in plan.comments_update:
+        client.update_comment(local.key, write.local_id, write.body)
+        twin.comment_map[write.remote_id] = CommentLink(local_id=write.local_id, digest=write.digest)
+    for remote_id, local_id in plan.comments_delete:
+        try:
+            client.delete_comment(local.key, local_id)
+        except TrackerNotFoundError:
+            pass
+        twin.comment_map.pop(remote_id, None)
+    for attachment in plan.attachments_add:
+        twin.attachment_map[attachment.id] = _copy_attachment(client, twin, local, attachment)
+        deps.twins.save(twin)
+    for remote_id, local_id in plan.attachments_delete:
+        client.delete_attachment(local.key, local_id)
+        twin.attachment_map.pop(remote_id, None)
+    _finish(deps, twin, pending)
+
+
+def _finish(deps: Deps, twin: Twin, applied: ReplicaMessage) -> None:
+    twin.in_seq = max(twin.in_seq, applied.seq)
+    twin.last_received_at = utcnow()
+    twin.last_error = None
+    if twin.pending is not None and twin.pending.seq <= applied.seq:
+        twin.pending = None
+    try:
+        deps.twins.save(twin)
+    except ConcurrentModificationError:
+        # A newer replica arrived while we applied: keep it pending (its own apply job is queued).
+        fresh = deps.twins.get(twin.connection_id, twin.twin_id)
+        if fresh is None:
+            return
+        fresh.in_seq = max(fresh.in_seq, applied.seq)
+        fresh.comment_map, fresh.attachment_map = twin.comment_map, twin.attachment_map
+        fresh.local, fresh.last_received_at, fresh.last_error = twin.local, twin.last_received_at, None
+        if fresh.pending is not None and fresh.pending.seq <= applied.seq:
+            fresh.pending = None
+        deps.twins.save(fresh)
+    logger.info("replica applied", extra={"twin": twin.twin_id, "seq": applied.seq})
+
+
+def _local_item(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin) -> TrackerItem | None:
+    if twin.local is not None:
+        return client.get_item(twin.local.key)
+    if twin.claim is not None:  # a create was attempted before: did it happen?
+        found = find_by_marker(client, conn.project or "", twin.claim.marker, twin.claim.claimed_at - timedelta(minutes=5))
+        if found is not None:
+            twin.local = ItemIdentity(id=found.id, key=found.key, url=found.url)
+            twin.claim = None
+            deps.twins.save(twin, local_assigned=True)
+            _announce(deps, conn, twin)
+            logger.info("earlier create found by its marker; resumed", extra={"twin": twin.twin_id, "item": found.key})
+            return found
+    return None
+
+
+def _create(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, plan: basic_rules.Plan) -> TrackerItem:
+    # Fence: the claim is stored (conditionally) before the tracker create, so a concurrent or retried apply
+    # either loses the save or finds the claim and looks for the item by its marker instead of creating again.
+    twin.claim = CreateClaim(marker=basic_rules.marker_for(twin.connection_id, twin.twin_id), claimed_at=utcnow())
+    deps.twins.save(twin)
+    created = client.create_item(conn.project or "", plan.create)
+    twin.local = ItemIdentity(id=created.id, key=created.key, url=created.url)
+    twin.claim = None
+    deps.twins.save(twin, local_assigned=True)
+    _announce(deps, conn, twin)
+    logger.info("copy created", extra={"twin": twin.twin_id, "item": created.key})
+    return created
+
+
+def _announce(deps: Deps, conn: Connection, twin: Twin) -> None:
+    assert twin.local is not None
+    messaging.send(deps, conn, LINKED_KIND, LinkedMessage(twin_id=twin.twin_id, item=twin.local).model_dump())
+
+
+def find_by_marker(client: TrackerClient, project: str, marker: str, since) -> TrackerItem | None:
+    for ref in client.search_changed_since(project, since):
+        item = client.get_item(ref.key)
+        if marker in item.labels:
+            return item
+    return None
+
+
+def _copy_attachment(client: TrackerClient, twin: Twin, local: TrackerItem, attachment) -> AttachmentLink:
+    """De-duplicated by hash: a file this side already has (staged from here, or copied before) is linked, not uploaded."""
+    present = {a.id for a in local.attachments}
+    for link in twin.attachment_map.values():
+        if link.sha256 == attachment.sha256 and link.local_id in present:
+            return AttachmentLink(local_id=link.local_id, sha256=attachment.sha256)
+    for local_id, staged in twin.staged.items():
+        if staged.sha256 == attachment.sha256 and local_id in present:
+            return AttachmentLink(local_id=local_id, sha256=attachment.sha256)
+    if not attachment.url:
+        raise attachments.AttachmentTransferError(f"attachment {attachment.filename!r} arrived without a download URL")
+    with attachments.fetch_verified(attachment.url, attachment.sha256) as (stream, size):
+        uploaded = client.upload_attachment(local.key, attachment.filename, stream, size)
+    return AttachmentLink(local_id=uploaded.id, sha256=attachment.sha256)
+
+
+def _record_error(deps: Deps, twin: Twin, reason: str) -> Exception:
+    for _ in range(SAVE_ATTEMPTS):
+        fresh = deps.twins.get(twin.connection_id, twin.twin_id) or twin
+        attempts = fresh.last_error.attempts + 1 if fresh.last_error else 1
+        fresh.last_error = TwinError(direction="incoming", reason=reason[:500], at=utcnow(), attempts=attempts)
+        try:
+            deps.twins.save(fresh)
+            break
+        except ConcurrentModificationError:
+            continue
+    logger.warning("twin apply failed; retried with backoff", extra={"twin": twin.twin_id, "reason": reason[:300]})
+    return ApplyFailedError(f"twin {twin.twin_id}: {reason}")
+
+
+class ApplyFailedError(Exception):
+    """Raised to the queue so the apply is retried (the reason is already recorded on the twin)."""
+
+
+def _native(body: dict, client: TrackerClient) -> NativeText:
+    target = basic_rules.Target(client.text_format, [], None, "", True)
+    return basic_rules.render(body, target, [], "note")  # type: ignore[return-value]
+
+
+def _target(client: TrackerClient, conn: Connection) -> basic_rules.Target:
+    types, default = _project_types(client, conn.project or "", int(time.monotonic() // TYPES_CACHE_SECONDS))
+    return basic_rules.Target(text_format=client.text_format, issue_types=types, default_type=default,
+                              remote_short_name=conn.remote_short_name,
+                              labels_allow_spaces=client.kind == "azure-devops")
+
+
+@functools.lru_cache(maxsize=64)
+def _project_types(client: TrackerClient, project: str, _epoch: int) -> tuple[list[str], str | None]:
+    """Issue types and the default, cached per container for a few minutes (they rarely change)."""
+    return client.issue_types(project), client.default_issue_type(project)

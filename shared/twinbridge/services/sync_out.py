@@ -1,0 +1,99 @@
+"""Outgoing sync: a tracker change -> the item's current state (webhooks arrive late and out of order, so
+the tracker is re-read) -> for each connection whose project matches, a replica -> sent unless it equals the
+last one sent for that twin. Deleting an item unlinks its twins (the partner's copy stays)."""
+
+from __future__ import annotations
+
+from twinbridge.errors import ConcurrentModificationError
+from twinbridge.models.change import ChangeEvent, ChangeKind
+from twinbridge.models.connection import Connection, ConnectionStatus, utcnow
+from twinbridge.models.replica import REPLICA_KIND, UNLINKED_KIND, ItemIdentity, ReplicaMessage, UnlinkedMessage
+from twinbridge.models.twin import StagedAttachment, Twin
+from twinbridge.observability import logger
+from twinbridge.services import attachments, messaging
+from twinbridge.sync import basic_rules
+from twinbridge.trackers.base import TrackerClient, TrackerItem, TrackerNotFoundError
+from twinbridge.wiring import Deps
+
+SYNCING = (ConnectionStatus.ACTIVE, ConnectionStatus.DEACTIVATED)  # a paused connection keeps queueing
+SAVE_ATTEMPTS = 3
+
+
+def handle_change(deps: Deps, change: ChangeEvent) -> int:
+    """Process one tracker change; returns how many replicas were sent."""
+    client = deps.tracker
+    if client is None:
+        logger.warning("tracker change dropped: no tracker configured on this node")
+        return 0
+    if change.kind == ChangeKind.DELETED:
+        unlink_everywhere(deps, change.item_id, "the item was deleted")
+        return 0
+    try:
+        item = client.get_item(change.item_key or change.item_id)
+    except TrackerNotFoundError:
+        unlink_everywhere(deps, change.item_id, "the item no longer exists")
+        return 0
+    if any(basic_rules.is_marker(label) for label in item.labels) and not _has_twin(deps, item):
+        logger.info("item created by twinbridge and not linked yet: its create is still being recorded",
+                    extra={"item": item.key})
+        return 0
+    sent = 0
+    for conn in deps.connections.list():
+        if conn.status in SYNCING and conn.project and conn.project.casefold() == item.project.casefold():
+            sent += _sync_to(deps, client, conn, item)
+    return sent
+
+
+def _has_twin(deps: Deps, item: TrackerItem) -> bool:
+    return any(deps.twins.find_by_local(conn.id, item.id) for conn in deps.connections.list())
+
+
+def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem) -> int:
+    for _ in range(SAVE_ATTEMPTS):
+        twin = deps.twins.find_by_local(conn.id, item.id) or Twin(
+            connection_id=conn.id, twin_id=f"{conn.local_short_name}:{item.id}", origin="local",
+            local=ItemIdentity(id=item.id, key=item.key, url=item.url))
+        _stage_new_attachments(deps, client, conn, item, twin)
+        comments = client.list_comments(item.key)
+        staged = {local_id: (s.object_key, s.sha256) for local_id, s in twin.staged.items()}
+        replica = basic_rules.outgoing(item, comments, twin, staged)
+        digest = replica.digest()
+        if digest == twin.last_sent_digest:
+            logger.debug("replica unchanged: nothing to send", extra={"twin": twin.twin_id})
+            return 0
+        message = ReplicaMessage(twin_id=twin.twin_id, seq=twin.out_seq + 1,
+                                 origin=_origin_short_name(conn, twin), replica=replica)
+        # Send first, then record: a crash in between re-sends the same seq, which the partner ignores.
+        messaging.send(deps, conn, REPLICA_KIND, message.model_dump(mode="json"))
+        twin.out_seq, twin.last_sent_digest, twin.last_sent_at = message.seq, digest, utcnow()
+        twin.local = ItemIdentity(id=item.id, key=item.key, url=item.url)
+        try:
+            deps.twins.save(twin)
+        except ConcurrentModificationError:
+            continue  # an incoming apply touched the twin; rebuild from the fresh record
+        logger.info("replica sent", extra={"twin": twin.twin_id, "seq": message.seq, "connection_id": conn.id})
+        return 1
+    raise ConcurrentModificationError(f"twin of {item.key} kept changing; the change is retried")
+
+
+def _origin_short_name(conn: Connection, twin: Twin) -> str:
+    return conn.local_short_name if twin.origin == "local" else conn.remote_short_name
+
+
+def _stage_new_attachments(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem, twin: Twin) -> None:
+    from_partner = twin.local_attachment_ids_from_partner
+    for attachment in item.attachments:
+        if attachment.id in from_partner or attachment.id in twin.staged:
+            continue
+        key, sha256, size = attachments.stage(deps, client, conn.id, item.id, attachment)
+        twin.staged[attachment.id] = StagedAttachment(object_key=key, sha256=sha256, size=size)
+
+
+def unlink_everywhere(deps: Deps, local_item_id: str, reason: str) -> None:
+    for conn in deps.connections.list():
+        twin = deps.twins.find_by_local(conn.id, local_item_id)
+        if twin is None:
+            continue
+        messaging.send(deps, conn, UNLINKED_KIND, UnlinkedMessage(twin_id=twin.twin_id, reason=reason).model_dump())
+        deps.twins.delete(twin)
+        logger.info("twin unlinked", extra={"twin": twin.twin_id, "connection_id": conn.id})

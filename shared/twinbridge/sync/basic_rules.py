@@ -1,0 +1,218 @@
+"""Basic mode, the fixed rules: summary, description, labels (Jira labels <-> ADO tags), comments (all public,
+with a byline), attachments and issue type. Pure: tracker items in, a replica or a plan of operations out."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from twinbridge.models.replica import (
+    ItemIdentity,
+    Person,
+    Replica,
+    ReplicaAttachment,
+    ReplicaComment,
+)
+from twinbridge.models.twin import Twin
+from twinbridge.richtext import from_canonical, to_canonical
+from twinbridge.richtext.model import Document, Mark, Paragraph, Text
+from twinbridge.richtext.serialize import from_json, to_json
+from twinbridge.trackers.base import ItemFields, NativeText, TrackerComment, TrackerItem, UserRef
+
+MARKER_PREFIX = "twinbridge-"
+FALLBACK_TYPE = "Task"
+
+
+def marker_for(connection_id: str, twin_id: str) -> str:
+    """The correlation label/tag put on an item at creation, so a retried create finds it instead of creating again."""
+    return MARKER_PREFIX + hashlib.sha256(f"{connection_id}|{twin_id}".encode()).hexdigest()[:16]
+
+
+def is_marker(label: str) -> bool:
+    return label.startswith(MARKER_PREFIX)
+
+
+# --------------------------------------------------------------------------------------------------- outgoing
+
+
+def canonical_json(text: NativeText | None) -> dict[str, Any] | None:
+    if text is None or text.is_empty:
+        return None
+    return to_json(to_canonical(text.content, text.format).document)
+
+
+def person(user: UserRef | None) -> Person | None:
+    if user is None:
+        return None
+    return Person(display_name=user.display_name, email=user.email, account_id=user.account_id)
+
+
+def outgoing(item: TrackerItem, comments: list[TrackerComment], twin: Twin,
+             staged: dict[str, tuple[str, str]] | None = None) -> Replica:
+    """The replica of ``item`` for the partner. Comments and attachments that came from the partner are left
+    out (they are the partner's own); ``staged`` maps local attachment id -> (object key, sha256)."""
+    from_partner_comments = twin.local_comment_ids_from_partner
+    from_partner_attachments = twin.local_attachment_ids_from_partner
+    staged = staged or {}
+    return Replica(
+        item=ItemIdentity(id=item.id, key=item.key, url=item.url),
+        project=item.project,
+        type=item.type,
+        summary=item.summary,
+        description=canonical_json(item.description),
+        labels=sorted(label for label in item.labels if not is_marker(label)),
+        status=item.status,
+        priority=item.priority,
+        reporter=person(item.reporter),
+        assignee=person(item.assignee),
+        comments=[
+            ReplicaComment(id=c.id, author=person(c.author), body=canonical_json(c.body) or to_json(Document()),
+                           created=c.created, updated=c.updated)
+            for c in comments if c.id not in from_partner_comments
+        ],
+        attachments=[
+            ReplicaAttachment(id=a.id, filename=a.filename, size=a.size, mime_type=a.mime_type,
+                              sha256=staged[a.id][1], object_key=staged[a.id][0])
+            for a in item.attachments if a.id not in from_partner_attachments and a.id in staged
+        ],
+        updated=item.updated,
+    )
+
+
+# --------------------------------------------------------------------------------------------------- incoming
+
+
+@dataclass
+class CommentWrite:
+    remote_id: str
+    body: NativeText
+    digest: str
+    local_id: str | None = None  # set for updates
+
+
+@dataclass
+class Plan:
+    """What to do to the local tracker so it shows the replica. Empty plan = already in sync."""
+
+    create: ItemFields | None = None
+    update: ItemFields | None = None
+    comments_add: list[CommentWrite] = field(default_factory=list)
+    comments_update: list[CommentWrite] = field(default_factory=list)
+    comments_delete: list[tuple[str, str]] = field(default_factory=list)  # (remote id, local id)
+    attachments_add: list[ReplicaAttachment] = field(default_factory=list)
+    attachments_delete: list[tuple[str, str]] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.create or self.update or self.comments_add or self.comments_update or self.comments_delete
+                    or self.attachments_add or self.attachments_delete)
+
+
+@dataclass
+class Target:
+    """What the receiving side is: its text format, its issue types, and the names for the byline."""
+
+    text_format: str
+    issue_types: list[str]
+    default_type: str | None
+    remote_short_name: str
+    labels_allow_spaces: bool
+
+
+def choose_type(wanted: str, target: Target) -> str:
+    """Mirrored by name (case-insensitive); else the project's default type; else Task; else the first type."""
+    by_name = {name.casefold(): name for name in target.issue_types}
+    for candidate in (wanted, target.default_type, FALLBACK_TYPE):
+        if candidate and candidate.casefold() in by_name:
+            return by_name[candidate.casefold()]
+    return target.issue_types[0] if target.issue_types else wanted
+
+
+def adapt_label(label: str, target: Target) -> str:
+    """ADO tags may hold spaces, Jira labels may not: spaces become underscores."""
+    return label if target.labels_allow_spaces else re.sub(r"\s+", "_", label.strip())
+
+
+def render(body: dict[str, Any] | None, target: Target, losses: list[str], what: str) -> NativeText | None:
+    if body is None:
+        return None
+    converted = from_canonical(from_json(body), target.text_format)
+    losses += [f"{what}: {loss.kind}: {loss.detail}" for loss in converted.losses]
+    return NativeText(format=target.text_format, content=converted.content)
+
+
+def comment_body(comment: ReplicaComment, target: Target, losses: list[str]) -> NativeText:
+    """The partner's comment with a byline naming its author and side, since the technical user posts it."""
+    who = comment.author.display_name if comment.author and comment.author.display_name else "Someone"
+    document = from_json(comment.body)
+    byline = Paragraph(children=[Text(f"{who} ({target.remote_short_name}) wrote:", marks=(Mark("strong"),))])
+    document = Document(blocks=[byline, *document.blocks])
+    return render(to_json(document), target, losses, f"comment {comment.id}")  # type: ignore[return-value]
+
+
+def empty_text(text_format: str) -> NativeText:
+    return NativeText(format=text_format, content={"type": "doc", "version": 1, "content": []} if text_format == "adf" else "")
+
+
+def same_text(current: NativeText | None, desired: NativeText | None) -> bool:
+    if current is None or current.is_empty:
+        return desired is None or desired.is_empty
+    if desired is None:
+        return False
+    return canonical_json(current) == canonical_json(desired)
+
+
+def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None) -> Plan:
+    """Compare the replica with the local copy (None: not created yet) and list the writes, nothing more."""
+    result = Plan()
+    description = render(replica.description, target, result.losses, "description")
+    labels = sorted({adapt_label(label, target) for label in replica.labels})
+    item_type = choose_type(replica.type, target)
+    if local is None:
+        result.create = ItemFields(type=item_type, summary=replica.summary, description=description,
+                                   labels=[*labels, marker_for(twin.connection_id, twin.twin_id)])
+    else:
+        changes: dict[str, Any] = {}
+        if local.summary != replica.summary:
+            changes["summary"] = replica.summary
+        if not same_text(local.description, description):
+            changes["description"] = description or empty_text(target.text_format)
+        markers = [label for label in local.labels if is_marker(label)]
+        if sorted(label for label in local.labels if not is_marker(label)) != labels:
+            changes["labels"] = [*labels, *markers]
+        if local.type.casefold() != item_type.casefold():
+            changes["type"] = item_type
+        if changes:
+            result.update = ItemFields(**changes)
+    _plan_comments(replica, twin, target, result)
+    _plan_attachments(replica, twin, local, result)
+    return result
+
+
+def _plan_comments(replica: Replica, twin: Twin, target: Target, result: Plan) -> None:
+    seen = set()
+    for comment in replica.comments:
+        seen.add(comment.id)
+        link = twin.comment_map.get(comment.id)
+        digest = comment.digest()
+        if link is None:
+            result.comments_add.append(CommentWrite(comment.id, comment_body(comment, target, result.losses), digest))
+        elif link.digest != digest:
+            result.comments_update.append(
+                CommentWrite(comment.id, comment_body(comment, target, result.losses), digest, local_id=link.local_id))
+    result.comments_delete = [(remote_id, link.local_id) for remote_id, link in twin.comment_map.items()
+                              if remote_id not in seen]
+
+
+def _plan_attachments(replica: Replica, twin: Twin, local: TrackerItem | None, result: Plan) -> None:
+    present = {a.id for a in local.attachments} if local else set()
+    wanted = {a.id for a in replica.attachments}
+    for attachment in replica.attachments:
+        link = twin.attachment_map.get(attachment.id)
+        if link is None:  # one the partner added; a copy someone removed here is not forced back
+            result.attachments_add.append(attachment)
+    result.attachments_delete = [(remote_id, link.local_id) for remote_id, link in twin.attachment_map.items()
+                                 if remote_id not in wanted and link.local_id in present]
