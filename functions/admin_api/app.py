@@ -1,4 +1,4 @@
-"""Admin API (AWS_IAM auth on the HTTP API): connections, invitations, keys, test connection, node info."""
+"""Admin API (AWS_IAM auth on the HTTP API): connections, invitations, keys, test connection, node info, sync state."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from twinbridge.http.errors import install_error_handlers
 from twinbridge.http.requests import parse_body
+from twinbridge.errors import InvalidRequestError
 from twinbridge.models import admin as a
+from twinbridge.models.sync_admin import SyncRetryRequest
 from twinbridge.observability import logger, metrics
-from twinbridge.services import connections, invitations, rotation
+from twinbridge.services import connections, invitations, rotation, sync_admin
 from twinbridge.wiring import wiring
 
 app = APIGatewayHttpResolver()
@@ -91,6 +93,35 @@ def test(connection_id: str) -> dict:
 def send_message(connection_id: str) -> tuple[dict, int]:
     message = connections.send_message(wiring(), connection_id, parse_body(app.current_event, a.SendMessageRequest))
     return {"message": message.model_dump(mode="json")}, 202
+
+
+def _query(name: str) -> str | None:
+    return app.current_event.get_query_string_value(name) or None
+
+
+@app.get("/admin/v1/sync/summary")
+def sync_summary() -> dict:
+    return sync_admin.summary(wiring(), _query("connection")).model_dump(mode="json")
+
+
+@app.get("/admin/v1/sync/twins")
+def sync_twins() -> dict:
+    item = _query("item")
+    if item is None:
+        raise InvalidRequestError("query parameter 'item' is required: a local item key (ACME-12), a local item id or a twin id")
+    return sync_admin.twin_status(wiring(), item, _query("connection")).model_dump(mode="json")
+
+
+@app.get("/admin/v1/sync/errors")
+def sync_errors() -> dict:
+    return sync_admin.errors(wiring(), _query("connection")).model_dump(mode="json")
+
+
+@app.post("/admin/v1/sync/retry")
+def sync_retry() -> tuple[dict, int]:
+    result = sync_admin.retry(wiring(), parse_body(app.current_event, SyncRetryRequest))
+    metrics.add_metric(name="SyncRetryQueued", unit="Count", value=len(result.queued))
+    return result.model_dump(mode="json"), 202
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

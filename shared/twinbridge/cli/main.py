@@ -7,11 +7,13 @@ import json
 import os
 import sys
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from twinbridge.cli import render
 from twinbridge.cli.admin_client import AdminClient, CliError
 
 CONNECTIONS = "/admin/v1/connections"
+SYNC = "/admin/v1/sync"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,6 +87,18 @@ def _parser() -> argparse.ArgumentParser:
     note = sub.add_parser("send-note", help="send a text note through the connection (a channel check)")
     note.add_argument("id")
     note.add_argument("text")
+
+    sync = commands.add_parser("sync", help="sync state of linked items: status, errors, retries")
+    sync_sub = sync.add_subparsers(dest="sync_command", required=True)
+    status = sync_sub.add_parser("status", help="a summary per connection, or one item's twins")
+    status.add_argument("item", nargs="?", help="a local item key (ACME-12), a local item id or a twin id")
+    status.add_argument("--connection", help="only this connection")
+    errors = sync_sub.add_parser("errors", help="twins whose last sync failed")
+    errors.add_argument("--connection", help="only this connection")
+    retry = sync_sub.add_parser("retry", help="queue failed twins again (the pending apply, or the local item's change)")
+    retry.add_argument("twin_ids", nargs="*", metavar="TWIN_ID")
+    retry.add_argument("--all", action="store_true", help="every twin with an error")
+    retry.add_argument("--connection", help="only this connection")
     return parser
 
 
@@ -194,6 +208,35 @@ def _connection_command(args, client: AdminClient) -> int:
     raise CliError(f"unknown command {cmd}")
 
 
+def _sync_command(args, client: AdminClient) -> int:
+    cmd = args.sync_command
+    if cmd == "status" and args.item is None:
+        result = client.request("GET", f"{SYNC}/summary{_query(connection=args.connection)}")
+        _emit(args, result, render.sync_summary(result["connections"]))
+        return 0
+    if cmd == "status":
+        result = client.request("GET", f"{SYNC}/twins{_query(item=args.item, connection=args.connection)}")
+        _emit(args, result, render.twin_details(result["twins"]))
+        return 0
+    if cmd == "errors":
+        result = client.request("GET", f"{SYNC}/errors{_query(connection=args.connection)}")
+        _emit(args, result, render.sync_errors(result["errors"]))
+        return 0
+    if cmd == "retry":
+        if bool(args.twin_ids) == args.all:
+            raise CliError("give the twin ids to retry, or --all (not both); 'twinbridge sync errors' lists them")
+        result = client.request("POST", f"{SYNC}/retry",
+                                {"twin_ids": args.twin_ids, "all": args.all, "connection_id": args.connection})
+        _emit(args, result, render.retry_report(result))
+        return 1 if any(q["status"] == "failed" for q in result["queued"]) else 0
+    raise CliError(f"unknown command {cmd}")
+
+
+def _query(**params: str | None) -> str:
+    present = {key: value for key, value in params.items() if value is not None}
+    return "?" + urlencode(present, quote_via=quote) if present else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -206,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             info = client.request("GET", "/admin/v1/node")
             _emit(args, info, render.node_info(info))
             return 0
+        if args.command == "sync":
+            return _sync_command(args, client)
         return _connection_command(args, client)
     except CliError as exc:
         print(f"twinbridge: {exc.message}", file=sys.stderr)

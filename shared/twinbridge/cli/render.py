@@ -84,3 +84,79 @@ def node_info(info: dict[str, Any]) -> str:
             f"{'connections:':<18}{info.get('connections')}",
         ]
     )
+
+
+def _count(value: int, more: bool) -> str:
+    return f"{value}+" if more else str(value)
+
+
+def sync_summary(connections: list[dict[str, Any]]) -> str:
+    rows = [{**c, "queued": _count(c["queued_for_partner"], c["queued_for_partner_more"])} for c in connections]
+    return table(
+        rows,
+        [("connection_id", "CONNECTION"), ("name", "NAME"), ("status", "STATUS"), ("twins", "TWINS"),
+         ("with_errors", "ERRORS"), ("pending", "PENDING"), ("queued", "QUEUED FOR PARTNER")],
+    )
+
+
+def _side(identity: dict[str, Any] | None) -> str | None:
+    if not identity:
+        return None
+    key = identity["key"] if identity["key"] == identity["id"] else f"{identity['key']} (id {identity['id']})"
+    return f"{key}  {identity['url']}" if identity.get("url") else key
+
+
+def twin_detail(twin: dict[str, Any]) -> str:
+    error = twin.get("last_error")
+    fields: list[tuple[str, Any]] = [
+        ("twin", twin["twin_id"]),
+        ("connection", f"{twin['connection_id']} ({twin['connection_name']})"),
+        ("origin", twin["origin"]),
+        ("local item", _side(twin.get("local")) or "(not created yet)"),
+        ("remote item", _side(twin.get("remote")) or "(not known yet)"),
+        ("last sent", twin.get("last_sent_at") or "never"),
+        ("last received", twin.get("last_received_at") or "never"),
+        ("sent seq (out)", twin["out_seq"]),
+        ("applied seq (in)", twin["in_seq"]),
+        ("pending replica", f"#{twin['pending_seq']} (received, not applied yet)" if twin.get("pending_seq") else None),
+        ("create started", twin.get("create_claimed_at")),
+        ("unlinked", twin.get("unlinked")),
+        ("queued for partner", _count(twin["queued_for_partner"], twin["queued_for_partner_more"])),
+        ("last error", (f"{error['direction']}, {error['attempts']} attempt(s), at {error['at']}: {error['reason']}"
+                        if error else None)),
+    ]
+    return "\n".join(f"{label + ':':<26}{value}" for label, value in fields if value is not None)
+
+
+def twin_details(twins: list[dict[str, Any]]) -> str:
+    return "\n\n".join(twin_detail(twin) for twin in twins) or "(none)"
+
+
+def sync_errors(errors: list[dict[str, Any]]) -> str:
+    rows = [
+        {
+            **e,
+            "local_key": (e.get("local") or {}).get("key"),
+            "remote_key": (e.get("remote") or {}).get("key"),
+            "reason": e["reason"] if len(e["reason"]) <= 80 else e["reason"][:79] + "…",
+        }
+        for e in errors
+    ]
+    return table(
+        rows,
+        [("connection_id", "CONNECTION"), ("twin_id", "TWIN"), ("local_key", "LOCAL"), ("remote_key", "REMOTE"),
+         ("direction", "DIRECTION"), ("attempts", "ATTEMPTS"), ("at", "AT"), ("reason", "REASON")],
+    )
+
+
+def retry_report(result: dict[str, Any]) -> str:
+    verbs = {"queued": "queued", "done": "done", "failed": "FAILED"}
+    lines = []
+    for q in result["queued"]:
+        what = (f"apply of replica #{q['seq']}" if q["action"] == "apply"
+                else f"change of {q['item_key']} (delivery {q['delivery_id']})")
+        detail = f": {q['detail']}" if q.get("detail") else ""
+        lines.append(f"  [{verbs[q['status']]:<6}] {q['twin_id']} ({q['connection_id']}): {what}{detail}")
+    lines += [f"  [skipped] {s['twin_id']} ({s['connection_id']}): {s['reason']}" for s in result["skipped"]]
+    head = f"{len(result['queued'])} queued, {len(result['skipped'])} skipped" + (":" if lines else ".")
+    return "\n".join([head, *lines])

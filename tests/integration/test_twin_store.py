@@ -1,0 +1,172 @@
+"""TwinRepository against moto's node table: round trips, the local-item index, optimistic locking, the error GSI."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from twinbridge.errors import ConcurrentModificationError
+from twinbridge.models.replica import ItemIdentity, Replica, ReplicaComment, ReplicaMessage
+from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, StagedAttachment, Twin, TwinError
+from twinbridge.store import keys as k
+from twinbridge.store.twins import TwinRepository
+
+T0 = datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)
+CANONICAL_HELLO = {"v": 1, "t": "Document",
+                   "blocks": [{"t": "Paragraph", "children": [{"t": "Text", "text": "Hello"}]}]}
+
+
+@pytest.fixture
+def twins(table) -> TwinRepository:
+    return TwinRepository(table)
+
+
+def make_twin(twin_id: str = "acme:10001", connection_id: str = "conn-1", local_id: str | None = "900",
+              **overrides) -> Twin:
+    local = ItemIdentity(id=local_id, key=f"L-{local_id}", url=f"https://local.test/{local_id}") if local_id else None
+    return Twin(connection_id=connection_id, twin_id=twin_id, origin="remote", local=local,
+                remote=ItemIdentity(id="10001", key="ACME-1", url="https://acme.atlassian.net/browse/ACME-1"),
+                **overrides)
+
+
+def pending_message() -> ReplicaMessage:
+    replica = Replica(item=ItemIdentity(id="10001", key="ACME-1"), project="ACME", type="Bug", summary="Login fails",
+                      description=CANONICAL_HELLO, labels=["backend"], updated=T0,
+                      comments=[ReplicaComment(id="c1", body=CANONICAL_HELLO, created=T0)])
+    return ReplicaMessage(twin_id="acme:10001", seq=4, origin="acme", replica=replica)
+
+
+def an_error(reason: str = "tracker_rejected: summary too long") -> TwinError:
+    return TwinError(direction="incoming", reason=reason, at=T0, attempts=2)
+
+
+def test_saved_twin_reads_back_equal_with_pending_replica_and_maps(twins):
+    twin = make_twin(
+        out_seq=3, in_seq=2, last_sent_digest="d" * 64, last_sent_at=T0, last_received_at=T0,
+        comment_map={"c1": CommentLink(local_id="L1", digest="x" * 64)},
+        attachment_map={"a1": AttachmentLink(local_id="LA1", sha256="ab" * 32)},
+        staged={"LA9": StagedAttachment(object_key="staged/conn-1/LA9", sha256="cd" * 32, size=2048)},
+        pending=pending_message(),
+        claim=CreateClaim(marker="twinbridge-0123456789abcdef", claimed_at=T0),
+    )
+
+    saved = twins.save(twin)
+    loaded = twins.get("conn-1", "acme:10001")
+
+    assert saved.version == 1
+    assert loaded == twin
+    assert loaded.pending.replica.comments[0].body == CANONICAL_HELLO
+    assert loaded.pending.replica.digest() == pending_message().replica.digest()
+
+
+def test_missing_twin_reads_as_none(twins):
+    assert twins.get("conn-1", "nope:1") is None
+    assert twins.find_by_local("conn-1", "nope") is None
+
+
+def test_twin_created_with_local_item_is_found_by_local_id(twins):
+    twins.save(make_twin(local_id="900"))
+
+    found = twins.find_by_local("conn-1", "900")
+
+    assert found is not None and found.twin_id == "acme:10001" and found.version == 1
+    assert twins.find_by_local("conn-2", "900") is None
+
+
+def test_local_item_assigned_later_is_indexed_only_when_told(twins):
+    twin = twins.save(make_twin(local_id=None))
+    twin.local = ItemIdentity(id="901", key="L-901")
+
+    twins.save(twin)
+    assert twins.find_by_local("conn-1", "901") is None
+
+    twin.in_seq = 1
+    twins.save(twin, local_assigned=True)
+    found = twins.find_by_local("conn-1", "901")
+    assert found is not None and found.twin_id == "acme:10001" and found.version == 3
+
+
+def test_update_with_current_version_bumps_it(twins):
+    twin = twins.save(make_twin())
+    twin.out_seq = 5
+
+    twins.save(twin)
+
+    stored = twins.get("conn-1", "acme:10001")
+    assert (stored.version, stored.out_seq) == (2, 5)
+
+
+def test_concurrent_save_raises_and_leaves_the_stored_twin_intact(twins):
+    twins.save(make_twin())
+    mine = twins.get("conn-1", "acme:10001")
+    theirs = twins.get("conn-1", "acme:10001")
+    theirs.out_seq = 7
+    twins.save(theirs)
+
+    mine.in_seq = 9
+    with pytest.raises(ConcurrentModificationError):
+        twins.save(mine)
+
+    assert mine.version == 1  # restored, so the caller can re-read and retry
+    stored = twins.get("conn-1", "acme:10001")
+    assert (stored.version, stored.out_seq, stored.in_seq) == (2, 7, 0)
+
+
+def test_creating_a_twin_that_already_exists_raises_and_keeps_the_first(twins):
+    twins.save(make_twin(out_seq=1))
+
+    with pytest.raises(ConcurrentModificationError):
+        twins.save(make_twin(out_seq=2))
+
+    stored = twins.get("conn-1", "acme:10001")
+    assert (stored.version, stored.out_seq) == (1, 1)
+
+
+def test_twin_with_error_is_listed_until_the_error_is_cleared(twins):
+    failing = twins.save(make_twin("acme:1", last_error=an_error()))
+    twins.save(make_twin("acme:2", local_id="902"))
+    twins.save(make_twin("acme:3", connection_id="conn-2", local_id="903", last_error=an_error("tracker_unavailable")))
+
+    listed = {(t.connection_id, t.twin_id): t.last_error.reason for t in twins.with_errors()}
+    assert listed == {("conn-1", "acme:1"): "tracker_rejected: summary too long",
+                      ("conn-2", "acme:3"): "tracker_unavailable"}
+
+    failing.last_error = None
+    twins.save(failing)
+
+    assert [(t.connection_id, t.twin_id) for t in twins.with_errors()] == [("conn-2", "acme:3")]
+
+
+def test_deleting_a_twin_removes_it_and_its_local_index(twins, table_snapshot):
+    twins.save(make_twin("acme:1", local_id="901"))
+    keep = twins.save(make_twin("acme:2", local_id="902"))
+    doomed = twins.get("conn-1", "acme:1")
+
+    twins.delete(doomed)
+
+    assert twins.get("conn-1", "acme:1") is None
+    assert twins.find_by_local("conn-1", "901") is None
+    assert twins.find_by_local("conn-1", "902") == keep
+    assert [item["SK"] for item in table_snapshot()] == [k.twin_sk("acme:2"), k.twin_local_sk("902")]
+
+
+def test_list_returns_the_twins_of_one_connection_only(twins):
+    for number in range(3):
+        twins.save(make_twin(f"acme:{number}", local_id=f"90{number}"))
+    twins.save(make_twin("acme:9", connection_id="conn-2", local_id="999"))
+
+    listed = twins.list("conn-1")
+
+    assert sorted(t.twin_id for t in listed) == ["acme:0", "acme:1", "acme:2"]
+    assert all(t.connection_id == "conn-1" and t.version == 1 for t in listed)
+    assert [t.twin_id for t in twins.list("conn-2")] == ["acme:9"]
+    assert twins.list("conn-3") == []
+
+
+def test_list_pages_through_many_twins(twins):
+    big_map = {f"c{n}": CommentLink(local_id=f"L{n}", digest="x" * 64) for n in range(400)}
+    for number in range(60):  # ~30 KB each: more than one 1 MB query page
+        twins.save(make_twin(f"acme:{number}", local_id=f"9{number:03d}", comment_map=big_map))
+
+    assert len(twins.list("conn-1")) == 60
