@@ -28,6 +28,7 @@ class Settings(BaseModel):
     long_poll_seconds: float = Field(default=20.0, alias="LONG_POLL_SECONDS", gt=0, le=25)
     long_poll_interval_seconds: float = Field(default=0.25, alias="LONG_POLL_INTERVAL_SECONDS", gt=0, le=5)
     peer_timeout_seconds: float = Field(default=10.0, alias="PEER_TIMEOUT_SECONDS", gt=0)
+    comment_sweep_seconds: float = Field(default=10.0, alias="COMMENT_SWEEP_SECONDS", gt=0)
 
     @field_validator("public_url", "tracker_base_url", "tracker_alt_base_url")
     @classmethod

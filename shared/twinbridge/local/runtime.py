@@ -172,16 +172,22 @@ class LocalNode:
 
     # --- EventBridge schedule -------------------------------------------------------------------
     def _run_schedule(self, emulator: LambdaEmulator, every_seconds: float) -> None:
+        """Fire on every tick, like EventBridge Scheduler: a run still going does not delay the next one
+        (the poller's runs overlap by design, so long-polls never pause while one run winds down)."""
         arn = f"arn:aws:scheduler:eu-west-1:000000000000:schedule/default/{self.options.name}-{emulator.spec.logical_id}"
         while not self._stop.is_set():
             started = time.monotonic()
-            try:
-                emulator.invoke(scheduled_event(arn))
-            except Exception as exc:
-                if self._stop.is_set():
-                    return  # the node is shutting down and took the container with it
-                print(json.dumps({"level": "ERROR", "message": "scheduled invocation failed", "error": repr(exc)}), flush=True)
+            threading.Thread(target=self._scheduled_invoke, args=(emulator, arn), daemon=True,
+                             name=f"{self.options.name}-tick-{emulator.spec.logical_id}").start()
             self._stop.wait(max(0.0, started + every_seconds - time.monotonic()))
+
+    def _scheduled_invoke(self, emulator: LambdaEmulator, arn: str) -> None:
+        try:
+            emulator.invoke(scheduled_event(arn))
+        except Exception as exc:
+            if self._stop.is_set():
+                return  # the node is shutting down and took the container with it
+            print(json.dumps({"level": "ERROR", "message": "scheduled invocation failed", "error": repr(exc)}), flush=True)
 
 
 def _http_response(result: Any) -> tuple[int, dict[str, str], bytes]:

@@ -24,7 +24,7 @@ class LocalTracker:
     kind: str
     simulator: Any
     base_url: str
-    project: str
+    project: str  # the first of the projects
     technical_user: str
     credentials: dict[str, str]  # the node's tracker secret (TrackerCredentials JSON)
     people: list[Person] = field(default_factory=list)
@@ -33,8 +33,11 @@ class LocalTracker:
         self.simulator.stop()
 
 
-def start_tracker(kind: str, node_name: str, node_url: str, project: str) -> LocalTracker:
-    """Start and seed the simulator for ``kind``; webhooks go to ``node_url``/hooks/``kind``, authenticated."""
+def start_tracker(kind: str, node_name: str, node_url: str, projects: str) -> LocalTracker:
+    """Start and seed the simulator for ``kind`` with ``projects`` (comma-separated keys, the first is the
+    main one); webhooks go to ``node_url``/hooks/``kind``, authenticated."""
+    keys = [key.strip() for key in projects.split(",") if key.strip()]
+    project = keys[0]
     domain = f"{node_name}.local"
     hook_secret = secrets.token_urlsafe(24)
     bot = Person("Twinbridge Bot", TECHNICAL_USER_EMAIL.format(domain=domain), secrets.token_urlsafe(18), "twinbridge-bot")
@@ -45,6 +48,8 @@ def start_tracker(kind: str, node_name: str, node_url: str, project: str) -> Loc
         from twinbridge.simulators.azure_devops import AzureDevOpsSimulator
 
         sim = AzureDevOpsSimulator(organization=node_name, project=project)
+        for key in keys[1:]:
+            sim.add_project(key)
         sim.start()
         sim.add_user(bot.name, bot.email, pat=bot.secret)
         sim.add_user(person.name, person.email, pat=person.secret)
@@ -60,7 +65,8 @@ def start_tracker(kind: str, node_name: str, node_url: str, project: str) -> Loc
         sim.start()
         sim.add_user(bot.account_id, bot.name, bot.email, bot.secret)
         sim.add_user(person.account_id, person.name, person.email, person.secret)
-        sim.add_project(project)
+        for key in keys:
+            sim.add_project(key)
         credentials = ({"email": bot.email, "api_token": bot.secret} if cloud else {"pat": bot.secret})
         credentials["webhook_secret"] = hook_secret
         technical_user = bot.account_id

@@ -7,6 +7,7 @@ looping until shortly before its own deadline so the node reacts within about a 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -66,13 +67,21 @@ class Poller:
         return self._remaining() - SAFETY_MARGIN_SECONDS
 
     def run(self) -> PollSummary:
-        self._reconcile()
-        if self._deps.settings.node_public:
+        client = self._reconcile()
+        sweeping = client is not None and reconcile.needs_sweep(client.kind)
+        public = self._deps.settings.node_public
+        if public:
             self._scan()  # a public node only completes handshakes and retries pushes; partners poll it
-            return self.summary
+            if not sweeping:
+                return self.summary
+        next_sweep = 0.0
         try:
             while self._time_left() > 0 and not self._stop.is_set():
-                self._scan()
+                if not public:
+                    self._scan()
+                if sweeping and time.monotonic() >= next_sweep:
+                    self._guarded("sweep", self._sweep, client)
+                    next_sweep = time.monotonic() + self._deps.settings.comment_sweep_seconds
                 self._stop.wait(min(RESCAN_SECONDS, max(self._time_left(), 0)))
         finally:
             self._stop.set()
@@ -80,21 +89,26 @@ class Poller:
                 worker.join(timeout=max(self._remaining(), 0.1))
         return self.summary
 
-    def _reconcile(self) -> None:
-        """Once per invocation: queue tracker changes a webhook may have missed (see services.reconcile)."""
+    def _reconcile(self):
+        """Once per invocation: queue tracker changes a webhook may have missed (see services.reconcile).
+        Returns the tracker client (None when the tracker is not configured)."""
         try:
             client = self._deps.tracker
         except Exception as exc:  # an unreadable secret or incomplete credentials: say so, keep polling partners
             self.summary.errors += 1
             logger.warning("reconciliation skipped: the tracker client cannot be built", extra={"error": str(exc)[:300]})
-            return
+            return None
         if client is None:
-            return
+            return None
         projects = reconcile.scanned_projects(self._deps)
         if projects:
             result = reconcile.reconcile(self._deps, client, projects)
             self.summary.changes_queued += result.queued
             self.summary.errors += len(result.errors)
+        return client
+
+    def _sweep(self, client) -> None:
+        self.summary.changes_queued += reconcile.sweep_recent_twins(self._deps, client)
 
     def _scan(self) -> None:
         for conn in self._deps.connections.list():

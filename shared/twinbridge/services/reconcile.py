@@ -86,3 +86,36 @@ def _reconcile_project(deps: Deps, client: TrackerClient, project: str, now: dat
 
 def _instance(client: TrackerClient) -> str:
     return getattr(client, "base_url", "") or client.kind
+
+
+SWEEP_WINDOW = timedelta(hours=1)
+
+
+def needs_sweep(tracker_kind: str) -> bool:
+    """Azure DevOps sends no service-hook event when a comment is edited or deleted (and such edits do not
+    change the work item's ChangedDate), so recently active twins are re-read on a short period instead."""
+    return tracker_kind == "azure-devops"
+
+
+def sweep_recent_twins(deps: Deps, client: TrackerClient, now: datetime | None = None) -> int:
+    """Queue a re-read of every twin synced in the last hour; the engine sends only if something changed."""
+    now = now or datetime.now(UTC)
+    if deps.queue is None:
+        return 0
+    bucket = int(now.timestamp() // max(deps.settings.comment_sweep_seconds, 1))
+    queued = 0
+    for conn in deps.connections.list():
+        if conn.status not in (ConnectionStatus.ACTIVE, ConnectionStatus.DEACTIVATED):
+            continue
+        for twin in deps.twins.list(conn.id):
+            last = max((t for t in (twin.last_sent_at, twin.last_received_at) if t is not None), default=None)
+            if twin.local is None or last is None or now - last > SWEEP_WINDOW:
+                continue
+            change = ChangeEvent(
+                tracker=client.kind, instance=_instance(client), item_id=twin.local.id, item_key=twin.local.key,
+                project=conn.project, kind=ChangeKind.UPDATED, occurred_at=now,
+                delivery_id=f"sweep:{twin.local.id}:{bucket}", source_event="twinbridge:sweep",
+            )
+            deps.queue.send(queue_message(change), group=message_group(change), dedup_id=dedup_id(change))
+            queued += 1
+    return queued

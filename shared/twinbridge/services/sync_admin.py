@@ -125,7 +125,7 @@ def _retry_twin(deps: Deps, conn: Connection, twin: Twin, response: SyncRetryRes
 def _requeue_apply(deps: Deps, conn: Connection, twin: Twin, seq: int) -> RetryQueuedItem:
     queued = RetryQueuedItem(connection_id=conn.id, twin_id=twin.twin_id, action="apply", status="queued", seq=seq)
     if deps.queue is not None:
-        sync_in.queue_apply(deps, conn.id, twin.twin_id, seq)
+        sync_in.queue_apply(deps, conn.id, twin.twin_id, seq, attempt=f"retry-{uuid.uuid4().hex}")
         return queued
     try:  # no queue: queue_apply applies inline
         sync_in.queue_apply(deps, conn.id, twin.twin_id, seq)

@@ -6,6 +6,7 @@ technical user; creates are fenced so a retry never makes a second copy."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 from datetime import timedelta
 
@@ -61,12 +62,15 @@ def receive_replica(deps: Deps, conn: Connection, message: PeerMessage) -> None:
     queue_apply(deps, conn.id, incoming.twin_id, incoming.seq)
 
 
-def queue_apply(deps: Deps, connection_id: str, twin_id: str, seq: int) -> None:
+def queue_apply(deps: Deps, connection_id: str, twin_id: str, seq: int, attempt: str = "") -> None:
+    """Queue the apply of ``seq`` (FIFO group per twin). ``attempt`` distinguishes a manual retry, which SQS
+    would otherwise drop as a duplicate of the first send within its five-minute window."""
     body = {"type": APPLY_TYPE, "connection_id": connection_id, "twin_id": twin_id}
     if deps.queue is None:
         apply_pending(deps, connection_id, twin_id)
         return
-    deps.queue.send(body, group=f"twin:{connection_id}:{twin_id}"[:128], dedup_id=f"apply:{connection_id}:{twin_id}:{seq}"[:128])
+    dedup = hashlib.sha256(f"apply:{connection_id}:{twin_id}:{seq}:{attempt}".encode()).hexdigest()
+    deps.queue.send(body, group=hashlib.sha256(f"twin:{connection_id}:{twin_id}".encode()).hexdigest(), dedup_id=dedup)
 
 
 @messaging.handles(LINKED_KIND)
@@ -91,7 +95,8 @@ def receive_unlinked(deps: Deps, conn: Connection, message: PeerMessage) -> None
     if deps.queue is None:
         unlink(deps, conn.id, unlinked.twin_id, unlinked.reason)
     else:  # the tracker is written by the sync worker, after any apply queued before it for this twin
-        deps.queue.send(body, group=f"twin:{conn.id}:{unlinked.twin_id}"[:128], dedup_id=f"unlink:{message.message_id}"[:128])
+        deps.queue.send(body, group=hashlib.sha256(f"twin:{conn.id}:{unlinked.twin_id}".encode()).hexdigest(),
+                        dedup_id=f"unlink:{message.message_id}")
 
 
 @messaging.on_the_wire_for(REPLICA_KIND)

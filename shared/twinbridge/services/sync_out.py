@@ -4,11 +4,11 @@ last one sent for that twin. Deleting an item unlinks its twins (the partner's c
 
 from __future__ import annotations
 
-from twinbridge.errors import ConcurrentModificationError
+from twinbridge.errors import ConcurrentModificationError, TwinbridgeError
 from twinbridge.models.change import ChangeEvent, ChangeKind
 from twinbridge.models.connection import Connection, ConnectionStatus, utcnow
 from twinbridge.models.replica import REPLICA_KIND, UNLINKED_KIND, ItemIdentity, ReplicaMessage, UnlinkedMessage
-from twinbridge.models.twin import StagedAttachment, Twin
+from twinbridge.models.twin import StagedAttachment, Twin, TwinError
 from twinbridge.observability import logger
 from twinbridge.services import attachments, messaging
 from twinbridge.sync import basic_rules
@@ -37,11 +37,30 @@ def handle_change(deps: Deps, change: ChangeEvent) -> int:
         logger.info("item created by twinbridge and not linked yet: its create is still being recorded",
                     extra={"item": item.key})
         return 0
-    sent = 0
+    sent, failures = 0, []
     for conn in deps.connections.list():
         if conn.status in SYNCING and conn.project and conn.project.casefold() == item.project.casefold():
-            sent += _sync_to(deps, client, conn, item)
+            try:
+                sent += _sync_to(deps, client, conn, item)
+            except TwinbridgeError as exc:
+                _record_outgoing_error(deps, conn, item, exc.message)
+                failures.append(exc)
+    if failures:  # the other connections got theirs; the queue retries this change (sends are idempotent)
+        raise failures[0]
     return sent
+
+
+def _record_outgoing_error(deps: Deps, conn: Connection, item: TrackerItem, reason: str) -> None:
+    twin = deps.twins.find_by_local(conn.id, item.id)
+    if twin is None:
+        return
+    attempts = twin.last_error.attempts + 1 if twin.last_error and twin.last_error.direction == "outgoing" else 1
+    twin.last_error = TwinError(direction="outgoing", reason=reason[:500], at=utcnow(), attempts=attempts)
+    try:
+        deps.twins.save(twin)
+    except ConcurrentModificationError:
+        pass
+    logger.warning("replica not sent; retried with backoff", extra={"twin": twin.twin_id, "reason": reason[:300]})
 
 
 def _has_twin(deps: Deps, item: TrackerItem) -> bool:
@@ -66,6 +85,8 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
         # Send first, then record: a crash in between re-sends the same seq, which the partner ignores.
         messaging.send(deps, conn, REPLICA_KIND, message.model_dump(mode="json"))
         twin.out_seq, twin.last_sent_digest, twin.last_sent_at = message.seq, digest, utcnow()
+        if twin.last_error is not None and twin.last_error.direction == "outgoing":
+            twin.last_error = None
         twin.local = ItemIdentity(id=item.id, key=item.key, url=item.url)
         try:
             deps.twins.save(twin)

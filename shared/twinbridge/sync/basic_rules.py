@@ -18,6 +18,7 @@ from twinbridge.models.replica import (
 from twinbridge.models.twin import Twin
 from twinbridge.richtext import from_canonical, to_canonical
 from twinbridge.richtext.model import Document, Mark, Paragraph, Text
+from twinbridge.richtext.normalize import normalized
 from twinbridge.richtext.serialize import from_json, to_json
 from twinbridge.trackers.base import ItemFields, NativeText, TrackerComment, TrackerItem, UserRef
 
@@ -30,8 +31,12 @@ def marker_for(connection_id: str, twin_id: str) -> str:
     return MARKER_PREFIX + hashlib.sha256(f"{connection_id}|{twin_id}".encode()).hexdigest()[:16]
 
 
+_MARKER = re.compile(re.escape(MARKER_PREFIX) + r"[0-9a-f]{16}")
+
+
 def is_marker(label: str) -> bool:
-    return label.startswith(MARKER_PREFIX)
+    """Exactly the shape ``marker_for`` makes: a user's own ``twinbridge-rollout`` label is still synced."""
+    return _MARKER.fullmatch(label) is not None
 
 
 # --------------------------------------------------------------------------------------------------- outgoing
@@ -162,7 +167,12 @@ def same_text(current: NativeText | None, desired: NativeText | None) -> bool:
         return desired is None or desired.is_empty
     if desired is None:
         return False
-    return canonical_json(current) == canonical_json(desired)
+    return _comparable(current) == _comparable(desired)
+
+
+def _comparable(text: NativeText) -> dict[str, Any]:
+    """Equal content written differently (mark order, split text runs, a trailing break) compares equal."""
+    return to_json(normalized(to_canonical(text.content, text.format).document))
 
 
 def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None) -> Plan:
