@@ -40,7 +40,7 @@ def dev_nodes(tmp_path):
         banner.append(line)
         if line.startswith("Ctrl-C stops both nodes"):
             break
-    assert process.poll() is None, "".join(banner)
+    assert process.poll() is None and any("local runtime is up" in line for line in banner), "".join(banner)
     yield state_dir, "".join(banner)
     process.terminate()
     process.wait(timeout=20)

@@ -134,7 +134,7 @@ def run_dev(args) -> int:
                                          args.log_level, simulate_project=spec["project"] if simulate else None,
                                          info_file=info)
         for name, spec in nodes.items():
-            wait_ready(f"http://127.0.0.1:{spec['port']}", processes[name], logs / f"{name}.log")
+            wait_ready(f"http://127.0.0.1:{spec['port']}", processes[name], logs / f"{name}.log", timeout=180)
             spec["info"] = json.loads((directory / "nodes" / f"{name}.json").read_text())
         directory.mkdir(parents=True, exist_ok=True)
         state_file(args.state_dir).write_text(json.dumps({

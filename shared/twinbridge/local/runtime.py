@@ -216,7 +216,10 @@ def _handler_for(node: LocalNode):
             headers = {name.lower(): value for name, value in self.headers.items()}
             try:
                 status, out_headers, payload = node.dispatch(self.command, self.path, headers, body)
-            except Exception as exc:  # the gateway itself failed: API Gateway answers 500 too
+            except Exception as exc:  # the function failed (or the gateway itself): API Gateway answers 500 too
+                print(json.dumps({"level": "ERROR", "message": "invocation failed: answered 500",
+                                  "route": f"{self.command} {self.path.split('?')[0]}", "error": repr(exc)[-4000:]}),
+                      flush=True)
                 status, out_headers = 500, {"content-type": "application/json"}
                 payload = json.dumps({"message": "Internal Server Error", "detail": type(exc).__name__}).encode()
             self.send_response(status)

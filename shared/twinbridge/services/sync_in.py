@@ -163,8 +163,8 @@ def _apply(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, pend
         client.update_item(local.key, plan.update)
     for write in plan.comments_add:
         created = client.add_comment(local.key, write.body)
-        twin.comment_map[write.remote_id] = CommentLink(local_id=created.id, digest=write.digest)
-        deps.twins.save(twin)  # recorded at once: a retry must not post it again
+        link = CommentLink(local_id=created.id, digest=write.digest)
+        _save(deps, twin, lambda t, r=write.remote_id, link=link: t.comment_map.__setitem__(r, link))  # a retry must not post it again
     for write in plan.comments_update:
         client.update_comment(local.key, write.local_id, write.body)
         twin.comment_map[write.remote_id] = CommentLink(local_id=write.local_id, digest=write.digest)
@@ -175,8 +175,8 @@ def _apply(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, pend
             pass
         twin.comment_map.pop(remote_id, None)
     for attachment in plan.attachments_add:
-        twin.attachment_map[attachment.id] = _copy_attachment(client, twin, local, attachment)
-        deps.twins.save(twin)
+        link = _copy_attachment(client, twin, local, attachment)
+        _save(deps, twin, lambda t, r=attachment.id, link=link: t.attachment_map.__setitem__(r, link))
     for remote_id, local_id in plan.attachments_delete:
         client.delete_attachment(local.key, local_id)
         twin.attachment_map.pop(remote_id, None)
@@ -184,25 +184,41 @@ def _apply(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, pend
 
 
 def _finish(deps: Deps, twin: Twin, applied: ReplicaMessage) -> None:
-    twin.in_seq = max(twin.in_seq, applied.seq)
-    twin.last_received_at = utcnow()
-    twin.last_error = None
-    if twin.pending is not None and twin.pending.seq <= applied.seq:
-        twin.pending = None
+    now = utcnow()
+
+    def done(target: Twin) -> None:
+        target.in_seq = max(target.in_seq, applied.seq)
+        target.last_received_at, target.last_error = now, None
+        if target.pending is not None and target.pending.seq <= applied.seq:
+            target.pending = None  # a newer one stays pending: its own apply job is queued
+
+    _save(deps, twin, done)
+    logger.info("replica applied", extra={"twin": twin.twin_id, "seq": applied.seq})
+
+
+def _save(deps: Deps, twin: Twin, change, *, local_assigned: bool = False) -> Twin:
+    """Apply ``change`` to the twin and save it. The apply path owns the local item and the id maps; a replica
+    arriving meanwhile only touches ``pending``/``remote``. So on a conflict the same change is re-applied to
+    the fresh record, keeping both."""
+    change(twin)
     try:
-        deps.twins.save(twin)
+        return deps.twins.save(twin, local_assigned=local_assigned)
     except ConcurrentModificationError:
-        # A newer replica arrived while we applied: keep it pending (its own apply job is queued).
+        pass
+    for _ in range(SAVE_ATTEMPTS):
         fresh = deps.twins.get(twin.connection_id, twin.twin_id)
         if fresh is None:
-            return
-        fresh.in_seq = max(fresh.in_seq, applied.seq)
-        fresh.comment_map, fresh.attachment_map = twin.comment_map, twin.attachment_map
-        fresh.local, fresh.last_received_at, fresh.last_error = twin.local, twin.last_received_at, None
-        if fresh.pending is not None and fresh.pending.seq <= applied.seq:
-            fresh.pending = None
-        deps.twins.save(fresh)
-    logger.info("replica applied", extra={"twin": twin.twin_id, "seq": applied.seq})
+            return twin
+        fresh.local, fresh.claim = twin.local, twin.claim
+        fresh.comment_map, fresh.attachment_map, fresh.staged = twin.comment_map, twin.attachment_map, twin.staged
+        change(fresh)
+        try:
+            saved = deps.twins.save(fresh, local_assigned=local_assigned)
+        except ConcurrentModificationError:
+            continue
+        twin.version, twin.pending, twin.remote = saved.version, saved.pending, saved.remote
+        return saved
+    raise ConcurrentModificationError(f"twin {twin.twin_id} kept changing; the apply is retried")
 
 
 def _local_item(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin) -> TrackerItem | None:
@@ -213,7 +229,7 @@ def _local_item(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin)
         if found is not None:
             twin.local = ItemIdentity(id=found.id, key=found.key, url=found.url)
             twin.claim = None
-            deps.twins.save(twin, local_assigned=True)
+            _save(deps, twin, lambda t: None, local_assigned=True)
             _announce(deps, conn, twin)
             logger.info("earlier create found by its marker; resumed", extra={"twin": twin.twin_id, "item": found.key})
             return found
@@ -223,12 +239,13 @@ def _local_item(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin)
 def _create(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, plan: basic_rules.Plan) -> TrackerItem:
     # Fence: the claim is stored (conditionally) before the tracker create, so a concurrent or retried apply
     # either loses the save or finds the claim and looks for the item by its marker instead of creating again.
+    # Applies of one twin run one at a time (one FIFO group per twin); only arriving replicas race with us.
     twin.claim = CreateClaim(marker=basic_rules.marker_for(twin.connection_id, twin.twin_id), claimed_at=utcnow())
-    deps.twins.save(twin)
+    _save(deps, twin, lambda t: None)
     created = client.create_item(conn.project or "", plan.create)
     twin.local = ItemIdentity(id=created.id, key=created.key, url=created.url)
     twin.claim = None
-    deps.twins.save(twin, local_assigned=True)
+    _save(deps, twin, lambda t: None, local_assigned=True)
     _announce(deps, conn, twin)
     logger.info("copy created", extra={"twin": twin.twin_id, "item": created.key})
     return created
