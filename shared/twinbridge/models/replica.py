@@ -86,6 +86,7 @@ class ReplicaMessage(_Wire):
 
     twin_id: str
     seq: int = Field(ge=1)
+    based_on: int = Field(default=0, ge=0, description="the highest replica seq the sender had applied from us")
     origin: str = Field(description="short name of the side the item was created on")
     replica: Replica
 
@@ -102,6 +103,17 @@ class UnlinkedMessage(_Wire):
 
     twin_id: str
     reason: str
+
+
+FIELDS = ("type", "summary", "description", "labels")
+
+
+def field_versions(replica: Replica) -> dict[str, str]:
+    """A digest per synced field, to tell which fields a replica changed since the previous one."""
+    return {
+        "type": _digest(replica.type), "summary": _digest(replica.summary),
+        "description": _digest(replica.description), "labels": _digest(sorted(replica.labels)),
+    }
 
 
 def _digest(value: Any) -> str:

@@ -61,6 +61,9 @@ class Twin(BaseModel):
     out_seq: int = 0
     in_seq: int = Field(default=0, description="highest replica seq applied from the partner")
     last_sent_digest: str | None = None
+    sent_fields: dict[str, str] = Field(default_factory=dict, description="field versions in the last replica sent")
+    sent_field_seq: dict[str, int] = Field(default_factory=dict, description="seq of the replica that last changed each field")
+    received_fields: dict[str, str] = Field(default_factory=dict, description="field versions of the last replica applied")
     last_sent_at: datetime | None = None
     last_received_at: datetime | None = None
     comment_map: dict[str, CommentLink] = Field(default_factory=dict)

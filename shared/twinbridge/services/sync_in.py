@@ -21,6 +21,7 @@ from twinbridge.models.replica import (
     LinkedMessage,
     ReplicaMessage,
     UnlinkedMessage,
+    field_versions,
 )
 from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, Twin, TwinError
 from twinbridge.observability import logger
@@ -153,7 +154,7 @@ def apply_pending(deps: Deps, connection_id: str, twin_id: str) -> bool:
 def _apply(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, pending: ReplicaMessage) -> None:
     target = _target(client, conn)
     local = _local_item(deps, client, conn, twin)
-    plan = basic_rules.plan(pending.replica, twin, target, local)
+    plan = basic_rules.plan(pending.replica, twin, target, local, based_on=pending.based_on if twin.received_fields else None)
     for loss in plan.losses:
         logger.info("rich text degraded", extra={"twin": twin.twin_id, "loss": loss[:300]})
     if plan.create is not None:
@@ -186,7 +187,10 @@ def _apply(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, pend
 def _finish(deps: Deps, twin: Twin, applied: ReplicaMessage) -> None:
     now = utcnow()
 
+    versions = field_versions(applied.replica)
+
     def done(target: Twin) -> None:
+        target.received_fields = versions
         target.in_seq = max(target.in_seq, applied.seq)
         target.last_received_at, target.last_error = now, None
         if target.pending is not None and target.pending.seq <= applied.seq:
@@ -210,7 +214,7 @@ def _save(deps: Deps, twin: Twin, change, *, local_assigned: bool = False) -> Tw
         if fresh is None:
             return twin
         fresh.local, fresh.claim = twin.local, twin.claim
-        fresh.comment_map, fresh.attachment_map, fresh.staged = twin.comment_map, twin.attachment_map, twin.staged
+        fresh.comment_map, fresh.attachment_map = twin.comment_map, twin.attachment_map
         change(fresh)
         try:
             saved = deps.twins.save(fresh, local_assigned=local_assigned)

@@ -7,7 +7,14 @@ from __future__ import annotations
 from twinbridge.errors import ConcurrentModificationError, TwinbridgeError
 from twinbridge.models.change import ChangeEvent, ChangeKind
 from twinbridge.models.connection import Connection, ConnectionStatus, utcnow
-from twinbridge.models.replica import REPLICA_KIND, UNLINKED_KIND, ItemIdentity, ReplicaMessage, UnlinkedMessage
+from twinbridge.models.replica import (
+    REPLICA_KIND,
+    UNLINKED_KIND,
+    ItemIdentity,
+    ReplicaMessage,
+    UnlinkedMessage,
+    field_versions,
+)
 from twinbridge.models.twin import StagedAttachment, Twin, TwinError
 from twinbridge.observability import logger
 from twinbridge.services import attachments, messaging
@@ -80,10 +87,15 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
         if digest == twin.last_sent_digest:
             logger.debug("replica unchanged: nothing to send", extra={"twin": twin.twin_id})
             return 0
-        message = ReplicaMessage(twin_id=twin.twin_id, seq=twin.out_seq + 1,
+        message = ReplicaMessage(twin_id=twin.twin_id, seq=twin.out_seq + 1, based_on=twin.in_seq,
                                  origin=_origin_short_name(conn, twin), replica=replica)
         # Send first, then record: a crash in between re-sends the same seq, which the partner ignores.
         messaging.send(deps, conn, REPLICA_KIND, message.model_dump(mode="json"))
+        versions = field_versions(replica)
+        for name, version in versions.items():
+            if twin.sent_fields.get(name) != version:
+                twin.sent_field_seq[name] = message.seq
+        twin.sent_fields = versions
         twin.out_seq, twin.last_sent_digest, twin.last_sent_at = message.seq, digest, utcnow()
         if twin.last_error is not None and twin.last_error.direction == "outgoing":
             twin.last_error = None

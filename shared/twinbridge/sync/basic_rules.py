@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twinbridge.models.replica import (
+    FIELDS,
     ItemIdentity,
     Person,
     Replica,
     ReplicaAttachment,
     ReplicaComment,
+    field_versions,
 )
 from twinbridge.models.twin import Twin
 from twinbridge.richtext import from_canonical, to_canonical
@@ -175,9 +177,24 @@ def _comparable(text: NativeText) -> dict[str, Any]:
     return to_json(normalized(to_canonical(text.content, text.format).document))
 
 
-def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None) -> Plan:
-    """Compare the replica with the local copy (None: not created yet) and list the writes, nothing more."""
+def fields_to_take(replica: Replica, twin: Twin, based_on: int) -> set[str]:
+    """The fields the partner changed since the last replica applied here (all of them the first time).
+
+    A field both sides changed concurrently (we changed it in a replica the partner had not applied when it
+    built this one) is a conflict: the side the item was created on keeps its value, the other takes it. Both
+    sides apply the same rule, so they converge."""
+    versions = field_versions(replica)
+    changed = {name for name in FIELDS if twin.received_fields.get(name) != versions[name]}
+    if twin.origin == "local":
+        changed = {name for name in changed if twin.sent_field_seq.get(name, 0) <= based_on}
+    return changed
+
+
+def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None, based_on: int | None = None) -> Plan:
+    """Compare the replica with the local copy (None: not created yet) and list the writes, nothing more.
+    Only fields the partner changed are written (``fields_to_take``); ``based_on`` None means take all."""
     result = Plan()
+    take = set(FIELDS) if based_on is None else fields_to_take(replica, twin, based_on)
     description = render(replica.description, target, result.losses, "description")
     labels = sorted({adapt_label(label, target) for label in replica.labels})
     item_type = choose_type(replica.type, target)
@@ -186,14 +203,14 @@ def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None
                                    labels=[*labels, marker_for(twin.connection_id, twin.twin_id)])
     else:
         changes: dict[str, Any] = {}
-        if local.summary != replica.summary:
+        if "summary" in take and local.summary != replica.summary:
             changes["summary"] = replica.summary
-        if not same_text(local.description, description):
+        if "description" in take and not same_text(local.description, description):
             changes["description"] = description or empty_text(target.text_format)
         markers = [label for label in local.labels if is_marker(label)]
-        if sorted(label for label in local.labels if not is_marker(label)) != labels:
+        if "labels" in take and sorted(label for label in local.labels if not is_marker(label)) != labels:
             changes["labels"] = [*labels, *markers]
-        if local.type.casefold() != item_type.casefold():
+        if "type" in take and local.type.casefold() != item_type.casefold():
             changes["type"] = item_type
         if changes:
             result.update = ItemFields(**changes)
