@@ -28,6 +28,9 @@ class Settings(BaseModel):
     long_poll_seconds: float = Field(default=20.0, alias="LONG_POLL_SECONDS", gt=0, le=25)
     long_poll_interval_seconds: float = Field(default=0.25, alias="LONG_POLL_INTERVAL_SECONDS", gt=0, le=5)
     peer_timeout_seconds: float = Field(default=10.0, alias="PEER_TIMEOUT_SECONDS", gt=0)
+    # Tests only (the loop test): with False, changes made by the technical user are synced back too, and only
+    # the engine's own echo suppression stops ping-pong. Never turn it off in a deployment.
+    technical_user_guard: bool = Field(default=True, alias="TECHNICAL_USER_GUARD")
     comment_sweep_seconds: float = Field(default=10.0, alias="COMMENT_SWEEP_SECONDS", gt=0)
 
     @field_validator("public_url", "tracker_base_url", "tracker_alt_base_url")

@@ -53,13 +53,17 @@ class SyncNode(Node):
         return build_client(self.tracker, self.tracker_url, credentials)
 
 
-def start_sync_nodes(logs: Path) -> dict[str, SyncNode]:
+def start_sync_nodes(logs: Path, specs: dict[str, tuple[bool, str, str]] = SYNC_NODES,
+                     unguarded: tuple[str, ...] = ()) -> dict[str, SyncNode]:
+    """Start ``specs`` (name -> (public, tracker, projects)); ``unguarded`` nodes sync their technical user's
+    changes back (the loop test). Each node is its own process group, so a test can freeze it (SIGSTOP)."""
     nodes: dict[str, SyncNode] = {}
-    for name, (public, tracker, projects) in SYNC_NODES.items():
+    for name, (public, tracker, projects) in specs.items():
         port, aws_port = free_port(), free_port()
         info = logs / f"{name}.json"
         process = spawn_node(name, public, port, tracker, logs / f"{name}.log", log_level="DEBUG",
-                             long_poll_seconds=20, aws_port=aws_port, simulate_project=projects, info_file=info)
+                             long_poll_seconds=20, aws_port=aws_port, simulate_project=projects, info_file=info,
+                             technical_user_guard=name not in unguarded, new_session=True)
         nodes[name] = SyncNode(name, public, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}",
                                logs / f"{name}.log", process, tracker=tracker)
     for name, node in nodes.items():
@@ -138,6 +142,22 @@ def connect(nodes: dict[str, SyncNode], initiator: str, acceptor: str, project: 
     for node in (left, right):
         wait_until(lambda node=node: node.connection(connection_id)["status"] == "active", what=f"{node.name} active")
     return (Side(left, left.client(), project, initiator), Side(right, right.client(), project, acceptor), connection_id)
+
+
+def stop_nodes(nodes: dict[str, SyncNode]) -> None:
+    for node in nodes.values():
+        if node.process.poll() is None:
+            node.process.terminate()
+    for node in nodes.values():
+        try:
+            node.process.wait(timeout=15)
+        except Exception:
+            node.process.kill()
+
+
+def twin_status(node: SyncNode, item_key: str) -> dict:
+    (twin,) = node.call("GET", f"/admin/v1/sync/twins?item={item_key}")["twins"]
+    return twin
 
 
 def recently() -> datetime:

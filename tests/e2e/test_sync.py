@@ -10,7 +10,16 @@ import os
 import pytest
 
 from tests.e2e.conftest import wait_until
-from tests.e2e.sync_support import PAIRS, connect, create, description_text, labels, recently, start_sync_nodes
+from tests.e2e.sync_support import (
+    PAIRS,
+    connect,
+    create,
+    description_text,
+    labels,
+    recently,
+    start_sync_nodes,
+    stop_nodes,
+)
 from twinbridge.trackers.base import ItemFields
 
 pytestmark = pytest.mark.e2e
@@ -23,14 +32,7 @@ def sync_nodes(tmp_path_factory):
     try:
         yield nodes
     finally:
-        for node in nodes.values():
-            if node.process.poll() is None:
-                node.process.terminate()
-        for node in nodes.values():
-            try:
-                node.process.wait(timeout=15)
-            except Exception:
-                node.process.kill()
+        stop_nodes(nodes)
 
 
 @pytest.mark.parametrize("pair", list(PAIRS), ids=list(PAIRS))

@@ -33,6 +33,7 @@ class NodeOptions:
     long_poll_seconds: float = 20.0
     aws_port: int | None = None
     simulated_project: str | None = None  # start a simulated tracker of tracker_type with this project
+    technical_user_guard: bool = True  # False only for the loop test
 
 
 class LocalNode:
@@ -112,6 +113,7 @@ class LocalNode:
             "TRACKER_BASE_URL": o.tracker_base_url,
             "TRACKER_SECRET_ARN": res.secret_arn,
             "TECHNICAL_USER": o.technical_user,
+            "TECHNICAL_USER_GUARD": "true" if o.technical_user_guard else "false",
             "NODE_PUBLIC": "true" if o.public else "false",
             "TABLE_NAME": res.table_name,
             "SYNC_QUEUE_URL": res.sync_queue_url,

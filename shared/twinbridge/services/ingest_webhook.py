@@ -91,7 +91,7 @@ def ingest_webhook(deps: Deps, tracker: str, body: bytes, headers: Mapping[str, 
         logger.info("webhook ignored: event type not synced", extra={"reason": exc.message})
         return WebhookReceiptResponse(status="ignored", reason=exc.message[:200])
     logger.append_keys(delivery_id=change.delivery_id, item=f"{change.tracker}:{change.item_id}")
-    technical_user = deps.settings.technical_user
+    technical_user = deps.settings.technical_user if deps.settings.technical_user_guard else ""
     if technical_user and change.actor is not None and change.actor.matches(technical_user):
         logger.info("webhook ignored: made by the technical user", extra={"kind": change.kind.value})
         return WebhookReceiptResponse(status="ignored", reason="technical user")
