@@ -57,9 +57,19 @@ def stage(deps: Deps, client: TrackerClient, connection_id: str, item_id: str,
         writer = _HashingWriter(buffer)
         client.download_attachment(attachment, writer)  # type: ignore[arg-type]
         buffer.seek(0)
-        deps.s3.upload_fileobj(buffer, deps.settings.attachments_bucket, key,
+        deps.s3.upload_fileobj(buffer, deps.settings.attachments_bucket, key, Config=_transfer_config(),
                                ExtraArgs={"ContentType": attachment.mime_type or "application/octet-stream"})
     return key, writer.sha256.hexdigest(), writer.size
+
+
+def _transfer_config():
+    """8 MB parts, two in flight and two read ahead: about 32 MB of buffers whatever the file size (boto3's
+    defaults read ten parts ahead, 80 MB; benchmarks/attachment_memory.py measures it)."""
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=2)
+    config.max_in_memory_upload_chunks = 2  # s3transfer's setting; boto3's constructor does not take it
+    return config
 
 
 def presign(deps: Deps, key: str) -> str:
