@@ -96,6 +96,18 @@ def wait_until(condition: Callable[[], Any], timeout: float = 15.0, interval: fl
         time.sleep(interval)
 
 
+def stop_nodes(nodes: dict[str, Node]) -> None:
+    """Terminate every node process (all at once, then wait), killing any that will not stop."""
+    for node in nodes.values():
+        if node.process.poll() is None:
+            node.process.terminate()
+    for node in nodes.values():
+        try:
+            node.process.wait(timeout=15)
+        except Exception:
+            node.process.kill()
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory) -> dict[str, Node]:
     logs = tmp_path_factory.mktemp("node-logs")
@@ -113,11 +125,4 @@ def cluster(tmp_path_factory) -> dict[str, Node]:
             wait_ready(node.url, node.process, node.log_path)
         yield nodes
     finally:
-        for node in nodes.values():
-            if node.process.poll() is None:
-                node.process.terminate()
-        for node in nodes.values():
-            try:
-                node.process.wait(timeout=15)
-            except Exception:
-                node.process.kill()
+        stop_nodes(nodes)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Node, wait_until
+from tests.e2e.conftest import Node, stop_nodes, wait_until  # noqa: F401 - stop_nodes is re-exported
 from twinbridge.cli.dev import spawn_node, wait_ready
 from twinbridge.local.aws import free_port
 from twinbridge.sync.basic_rules import is_marker, marker_for
@@ -142,17 +142,6 @@ def connect(nodes: dict[str, SyncNode], initiator: str, acceptor: str, project: 
     for node in (left, right):
         wait_until(lambda node=node: node.connection(connection_id)["status"] == "active", what=f"{node.name} active")
     return (Side(left, left.client(), project, initiator), Side(right, right.client(), project, acceptor), connection_id)
-
-
-def stop_nodes(nodes: dict[str, SyncNode]) -> None:
-    for node in nodes.values():
-        if node.process.poll() is None:
-            node.process.terminate()
-    for node in nodes.values():
-        try:
-            node.process.wait(timeout=15)
-        except Exception:
-            node.process.kill()
 
 
 def twin_status(node: SyncNode, item_key: str) -> dict:

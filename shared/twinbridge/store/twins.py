@@ -30,22 +30,15 @@ class TwinRepository:
         return self.get(connection_id, item["twin_id"]) if item else None
 
     def list(self, connection_id: str) -> list[Twin]:
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("PK").eq(k.connection_pk(connection_id)) & Key("SK").begins_with(k.TWIN_PREFIX),
-            "ConsistentRead": True,
-        }
-        twins: list[Twin] = []
-        while True:
-            page = self._table.query(**query)
-            twins += [Twin.model_validate_json(item["doc"]) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return twins
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._query_all(
+            KeyConditionExpression=Key("PK").eq(k.connection_pk(connection_id)) & Key("SK").begins_with(k.TWIN_PREFIX),
+            ConsistentRead=True,
+        )
 
     def with_errors(self) -> list[Twin]:
-        query: dict[str, Any] = {
-            "IndexName": k.CONNECTIONS_INDEX, "KeyConditionExpression": Key("GSI1PK").eq(k.TWIN_ERRORS_GSI_PK),
-        }
+        return self._query_all(IndexName=k.CONNECTIONS_INDEX, KeyConditionExpression=Key("GSI1PK").eq(k.TWIN_ERRORS_GSI_PK))
+
+    def _query_all(self, **query: Any) -> list[Twin]:
         found: list[Twin] = []
         while True:
             page = self._table.query(**query)
