@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Node, stop_nodes, wait_until  # noqa: F401 - stop_nodes is re-exported
+from tests.e2e.conftest import Node, wait_until
 from twinbridge.cli.dev import spawn_node, wait_ready
 from twinbridge.local.aws import free_port
 from twinbridge.sync.basic_rules import is_marker, marker_for

@@ -30,7 +30,7 @@ def _cli(state_dir, *args, check=True):
 def dev_nodes(tmp_path):
     state_dir = tmp_path / "state"
     process = subprocess.Popen(
-        [sys.executable, "-m", "twinbridge.cli.main", "--state-dir", str(state_dir), "dev",
+        [sys.executable, "-m", "twinbridge.cli.main", "--state-dir", str(state_dir), "dev", "--no-demo",
          "--public-port", str(free_port()), "--private-port", str(free_port())],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

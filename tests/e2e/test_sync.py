@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import stop_nodes, wait_until
 from tests.e2e.sync_support import (
     PAIRS,
     connect,
@@ -18,7 +18,7 @@ from tests.e2e.sync_support import (
     labels,
     recently,
     start_sync_nodes,
-    stop_nodes,
+
 )
 from twinbridge.trackers.base import ItemFields
 

@@ -18,8 +18,8 @@ import boto3
 import pytest
 import requests
 
-from tests.e2e.conftest import wait_until
-from tests.e2e.sync_support import connect, create, labels, recently, start_sync_nodes, stop_nodes, twin_status
+from tests.e2e.conftest import stop_nodes, wait_until
+from tests.e2e.sync_support import connect, create, labels, recently, start_sync_nodes, twin_status
 from twinbridge.trackers.base import ItemFields
 
 pytestmark = pytest.mark.e2e
