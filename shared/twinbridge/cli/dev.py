@@ -44,6 +44,7 @@ def run_single_node(args) -> int:
             tracker_base_url=args.tracker_base_url or "", technical_user=args.technical_user,
             log_level=args.log_level, long_poll_seconds=args.long_poll_seconds, aws_port=args.aws_port,
             simulated_project=args.simulate_tracker,
+            technical_user_guard=not getattr(args, "no_technical_user_guard", False),
         )
     )
     try:
@@ -83,7 +84,8 @@ def _write_info(path: Path, node) -> None:
 
 def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: Path, log_level: str = "INFO",
                long_poll_seconds: float = 20.0, aws_port: int | None = None, simulate_project: str | None = None,
-               info_file: Path | None = None) -> subprocess.Popen:
+               info_file: Path | None = None, technical_user_guard: bool = True,
+               new_session: bool = False) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
     command = [
@@ -98,7 +100,10 @@ def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: 
         command += ["--simulate-tracker", simulate_project]
     if info_file:
         command += ["--info-file", str(info_file)]
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if not technical_user_guard:
+        command.append("--no-technical-user-guard")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=new_session)
 
 
 def wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
@@ -117,15 +122,21 @@ def wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: flo
 
 
 def run_dev(args) -> int:
-    """Two nodes on loopback: a public one (Jira Cloud side) and a private one (Azure DevOps side)."""
+    """Two nodes on loopback: a public one (Jira Cloud side) and a private one (Azure DevOps side), then the demo
+    (connect them, sync an issue) unless ``--no-demo``; ``--scripted`` exits after the demo, non-zero if it failed."""
     directory = state_dir(args.state_dir)
     logs = directory / "logs"
     simulate = not getattr(args, "no_trackers", False)
+    scripted = getattr(args, "scripted", False)
+    demo = simulate and not getattr(args, "no_demo", False)
+    if scripted and not demo:
+        raise CliError("--scripted runs the demo: it needs the simulated trackers and cannot go with --no-demo")
     nodes = {
         "public": {"public": True, "port": args.public_port, "tracker": "jira-cloud", "project": "ACME"},
         "private": {"public": False, "port": args.private_port, "tracker": "azure-devops", "project": "BETA"},
     }
     processes: dict[str, subprocess.Popen] = {}
+    signal.signal(signal.SIGTERM, _interrupt)  # terminating 'twinbridge dev' stops its nodes too, as Ctrl-C does
     try:
         for name, spec in nodes.items():
             info = directory / "nodes" / f"{name}.json"
@@ -145,7 +156,13 @@ def run_dev(args) -> int:
                 for name, spec in nodes.items()
             }
         }, indent=2))
-        print(_banner(nodes, logs), flush=True)
+        if demo:
+            print(_header(nodes, logs), flush=True)
+            completed = _run_demo(nodes, logs, scripted, args.state_dir)
+            if scripted:
+                return 0 if completed else 1
+        else:
+            print(_banner(nodes, logs), flush=True)
         while all(process.poll() is None for process in processes.values()):
             time.sleep(0.5)
         failed = [name for name, process in processes.items() if process.returncode not in (None, 0)]
@@ -167,6 +184,39 @@ def run_dev(args) -> int:
                 process.kill()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run_demo(nodes: dict, logs: Path, scripted: bool, explicit_dir: str | None) -> bool:
+    """The story of twinbridge.cli.demo; False (after saying which step failed) when it did not complete."""
+    from twinbridge.cli.demo import DemoNode, DemoStepError, run_demo
+
+    public, private = (
+        DemoNode(name, f"http://127.0.0.1:{nodes[name]['port']}", logs / f"{name}.log", nodes[name]["info"]["tracker"])
+        for name in ("public", "private")
+    )
+    try:
+        run_demo(public, private, scripted=scripted, state_dir=explicit_dir)
+        return True
+    except DemoStepError as exc:
+        print(f"\ntwinbridge: {exc.message}", file=sys.stderr, flush=True)
+        if not scripted:
+            print(f"\nThe nodes keep running (see the logs).{_trackers(nodes)}\nCtrl-C stops both nodes.", flush=True)
+        return False
+
+
+def _header(nodes: dict, logs: Path) -> str:
+    pub, priv = nodes["public"], nodes["private"]
+    return f"""
+twinbridge local runtime is up (embedded AWS: moto server mode; no AWS account, no Docker)
+
+  public  node  http://127.0.0.1:{pub['port']}   jira-cloud    peer routes open
+  private node  http://127.0.0.1:{priv['port']}   azure-devops  no peer routes: it only calls out (long-polls the public node)
+  logs: {logs}/
+"""
+
+
 def _trackers(nodes: dict) -> str:
     lines = []
     for name, spec in nodes.items():
@@ -181,14 +231,7 @@ def _trackers(nodes: dict) -> str:
 
 
 def _banner(nodes: dict, logs: Path) -> str:
-    pub, priv = nodes["public"], nodes["private"]
-    return f"""
-twinbridge local runtime is up (embedded AWS: moto server mode; no AWS account, no Docker)
-
-  public  node  http://127.0.0.1:{pub['port']}   jira-cloud    peer routes open
-  private node  http://127.0.0.1:{priv['port']}   azure-devops  no peer routes: it only calls out (long-polls the public node)
-  logs: {logs}/
-{_trackers(nodes)}
+    return f"""{_header(nodes, logs)}{_trackers(nodes)}
 From a second shell, connect them with an invitation (the private side has no URL):
 
   twinbridge --node public connection initiate --name "Acme <-> Beta" \\

@@ -30,7 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--public-port", type=int, default=8710)
     dev.add_argument("--private-port", type=int, default=8720)
     dev.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    dev.add_argument("--no-trackers", action="store_true", help="do not start the simulated trackers")
+    dev.add_argument("--no-trackers", action="store_true", help="do not start the simulated trackers (and no demo)")
+    dev.add_argument("--no-demo", action="store_true",
+                     help="only start the nodes; connect them by hand (default: a demo connects them and syncs an issue)")
+    dev.add_argument("--scripted", action="store_true",
+                     help="run the demo, then stop the nodes: exit 0 when every step completed, 1 naming the step that did not")
     dev_sub = dev.add_subparsers(dest="dev_command")
     single = dev_sub.add_parser("node", help="run one node in the foreground")
     single.add_argument("--name", required=True)
@@ -45,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     single.add_argument("--simulate-tracker", metavar="PROJECT",
                         help="start a simulated tracker of --tracker-type with this project (ignores --tracker-base-url)")
     single.add_argument("--info-file", help="write the node's URLs (and simulated tracker's users) to this JSON file")
+    single.add_argument("--no-technical-user-guard", action="store_true",
+                        help="tests only: sync the technical user's own changes back (the loop test)")
 
     node = commands.add_parser("node", help="this node")
     node.add_subparsers(dest="node_command", required=True).add_parser("info", help="name, reachability, tracker")
