@@ -154,7 +154,9 @@ def apply_pending(deps: Deps, connection_id: str, twin_id: str) -> bool:
 def _apply(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, pending: ReplicaMessage) -> None:
     target = _target(client, conn)
     local = _local_item(deps, client, conn, twin)
-    plan = basic_rules.plan(pending.replica, twin, target, local, based_on=pending.based_on if twin.received_fields else None)
+    # The conflict rule applies from the first replica on: the copy's first message back is an echo of ours,
+    # and must not overwrite a newer edit made here meanwhile.
+    plan = basic_rules.plan(pending.replica, twin, target, local, based_on=pending.based_on)
     for loss in plan.losses:
         logger.info("rich text degraded", extra={"twin": twin.twin_id, "loss": loss[:300]})
     if plan.create is not None:

@@ -80,7 +80,7 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
             connection_id=conn.id, twin_id=f"{conn.local_short_name}:{item.id}", origin="local",
             local=ItemIdentity(id=item.id, key=item.key, url=item.url))
         _stage_new_attachments(deps, client, conn, item, twin)
-        comments = client.list_comments(item.key)
+        comments = item.comments if item.comments is not None else client.list_comments(item.key)
         staged = {local_id: (s.object_key, s.sha256) for local_id, s in twin.staged.items()}
         replica = basic_rules.outgoing(item, comments, twin, staged)
         digest = replica.digest()

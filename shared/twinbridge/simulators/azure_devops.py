@@ -1377,6 +1377,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     sim: AzureDevOpsSimulator
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stalls
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
 

@@ -84,6 +84,8 @@ class TrackerItem(_Model):
     revision: str | None = Field(default=None, description="ADO rev / Jira has none; for optimistic updates")
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     attachments: list[TrackerAttachment] = Field(default_factory=list)
+    comments: list[TrackerComment] | None = Field(
+        default=None, description="all comments when the item read returned them whole (Jira); None: list them")
 
 
 class ItemRef(_Model):

@@ -53,7 +53,7 @@ _FIXES: dict[str, str] = {
     "attach": "Grant the user 'Create Attachments' in the project's permission scheme (and enable attachments).",
 }
 ISSUE_FIELDS = ("summary", "description", "status", "priority", "labels", "reporter", "assignee", "created",
-                "updated", "issuetype", "project", "attachment")
+                "updated", "issuetype", "project", "attachment", "comment")
 JQL_TIME_FORMAT = "%Y/%m/%d %H:%M"
 DOWNLOAD_CHUNK = 64 * 1024
 
@@ -449,7 +449,19 @@ def normalize_issue(data: dict[str, Any], base_url: str, text_format: TextFormat
         updated=updated or datetime.fromtimestamp(0, UTC),
         custom_fields={k: v for k, v in fields.items() if k.startswith("customfield_") and v is not None},
         attachments=[normalize_attachment(a, user) for a in fields.get("attachment") or []],
+        comments=_all_comments(fields.get("comment"), text_format, user),
     )
+
+
+def _all_comments(page: Any, text_format: TextFormat, user: UserParser) -> list[TrackerComment] | None:
+    """The issue's comments when the read returned every one of them (saves a comment listing per sync)."""
+    if not isinstance(page, dict) or not isinstance(page.get("comments"), list):
+        return None
+    comments = page["comments"]
+    total = page.get("total")
+    if not isinstance(total, int) or total != len(comments):
+        return None
+    return [normalize_comment(c, text_format, user) for c in comments]
 
 
 def normalize_comment(data: dict[str, Any], text_format: TextFormat, user: UserParser) -> TrackerComment:
