@@ -1,6 +1,7 @@
 """Faults on the local runtime, each ending with both sides equal and no duplicates: duplicate and stale
-webhook deliveries, the private node frozen for a while, changes on both sides within 100 ms, and the loop
-test with the technical-user guard switched off. (A crash between the tracker write and the ack is covered
+webhook deliveries, the private node frozen for a while, changes on both sides within 100 ms, a paused
+connection catching up in order, deleting the origin item, and the loop test with the technical-user
+guard switched off. (A crash between the tracker write and the ack is covered
 in-process by tests/integration/test_sync_crash_recovery.py, where the crash point can be exact.)"""
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from twinbridge.trackers.base import ItemFields
 pytestmark = pytest.mark.e2e
 WAIT = 30.0
 NODES = {
-    "pubjcf": (True, "jira-cloud", "F1,F2,F3,F4"),
-    "privadof": (False, "azure-devops", "F1,F2,F3,F4"),
+    "pubjcf": (True, "jira-cloud", "F1,F2,F3,F4,F5,F6"),
+    "privadof": (False, "azure-devops", "F1,F2,F3,F4,F5,F6"),
     "pubjcl": (True, "jira-cloud", "L1"),
     "privadol": (False, "azure-devops", "L1"),
 }
@@ -190,3 +191,32 @@ def test_a_change_bounces_at_most_once_without_the_technical_user_guard(nodes):
     assert left_sent <= changes_on_left + 1  # at most one bounce back of the echo
     assert right_sent <= changes_on_left  # the copy echoes each change at most once
     assert right.item(copy.key).summary == left.item(item.key).summary == "Loop check v2"
+
+
+def test_paused_connection_keeps_changes_and_applies_them_in_order_when_resumed(nodes):
+    left, right, connection_id, item, copy, _ = _linked(nodes, "F5", "Paused v1")
+    right.node.call("POST", f"/admin/v1/connections/{connection_id}/deactivate")
+    for version in ("Paused v2", "Paused v3"):
+        left.client.update_item(item.key, ItemFields(summary=version))
+    left.client.add_comment(item.key, left.text("Queued while paused"))
+    time.sleep(3)  # the pause itself: nothing may arrive
+    assert right.item(copy.key).summary == "Paused v1" and right.comment_texts(copy.key) == []
+
+    right.node.call("POST", f"/admin/v1/connections/{connection_id}/activate")
+    wait_until(lambda: right.item(copy.key).summary == "Paused v3"
+               and any("Queued while paused" in t for t in right.comment_texts(copy.key)), 60, 0.5, "caught up")
+
+
+def test_deleting_the_origin_item_unlinks_and_marks_the_copy(nodes):
+    jira, ado, connection_id = connect(nodes, "pubjcf", "privadof", "F6")
+    since = recently()
+    origin = create(ado, "Delete me", type="Task")
+    copy = wait_until(lambda: jira.find_copy(connection_id, f"{ado.short}:{origin.id}", since), WAIT, 0.3, "copy")
+
+    deleted = requests.delete(f"{ado.node.tracker_url}/F6/_apis/wit/workitems/{origin.id}?api-version=7.1",
+                              auth=("", ado.node.person["token"]), timeout=10)
+    assert deleted.status_code == 200, deleted.text
+
+    wait_until(lambda: any("was deleted" in t for t in jira.comment_texts(copy.key)), WAIT, 0.3, "copy marked")
+    assert jira.item(copy.key).summary == "Delete me"  # the copy stays
+    assert copy.key in jira.node.error("GET", f"/admin/v1/sync/twins?item={copy.key}")  # 404: the link is gone

@@ -48,6 +48,9 @@ def poll_once(deps: Deps, conn: Connection, wait_seconds: float) -> int:
         conn.remote_url, "POST", "/poll", conn.keys.outbound.get_secret_value(), request, PollResponse,
         timeout=wait_seconds + deps.settings.peer_timeout_seconds,
     )
+    conn = deps.connections.get(conn.id)  # paused or changed while the poll was held open?
+    if conn.status != ConnectionStatus.ACTIVE:
+        return 0  # not applied, not acknowledged: the partner keeps them until the connection is active again
     before = conn.in_seq
     return messaging.receive(deps, conn, answer.messages) - before
 
