@@ -51,7 +51,7 @@ from twinbridge.trackers.base import (
     TextFormat,
     UserRef,
 )
-from twinbridge.trackers.http import RetryPolicy, TrackerHttp
+from twinbridge.trackers.http import RetryPolicy, TrackerHttp, decode_json
 
 API_VERSION = "7.1"
 COMMENTS_API_VERSION = "7.1-preview.4"  # the spec's x-ms-docs-override-version for the comments resource
@@ -440,13 +440,7 @@ class AzureDevOpsClient:
         return response
 
     def _json(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._call(operation, method, path, **kwargs)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise TrackerError(TRACKER, operation, response.status_code, "the answer is not JSON") from exc
+        return decode_json(TRACKER, operation, self._call(operation, method, path, **kwargs))
 
     def _patch_call(self, operation: str, method: str, path: str, ops: list[dict[str, Any]], *,
                     params: dict[str, str] | None = None, idempotent: bool = False) -> Any:

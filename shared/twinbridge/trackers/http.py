@@ -118,13 +118,7 @@ class TrackerHttp:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def json(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.request(operation, method, path, **kwargs)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise TrackerError(self.tracker, operation, response.status_code, "the answer is not JSON") from exc
+        return decode_json(self.tracker, operation, self.request(operation, method, path, **kwargs))
 
     # ------------------------------------------------------------------------------------------- internals
 
@@ -172,6 +166,16 @@ class TrackerHttp:
     def _log(self, operation: str, attempt: int, status: int | None, delay: float) -> dict[str, Any]:
         return {"tracker": self.tracker, "operation": operation, "attempt": attempt, "status": status,
                 "retry_in_seconds": round(delay, 3)}
+
+
+def decode_json(tracker: str, operation: str, response: requests.Response) -> Any:
+    """The answer's JSON (None for an empty answer); a typed error when the tracker sent something else."""
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise TrackerError(tracker, operation, response.status_code, "the answer is not JSON") from exc
 
 
 def error_detail(response: requests.Response, limit: int = 300) -> str:
