@@ -19,7 +19,7 @@ from twinbridge.errors import ConflictError, TwinbridgeError
 from twinbridge.models.change import CHANGE_MESSAGE_TYPE, ChangeEvent, WebhookReceiptResponse
 from twinbridge.observability import logger
 from twinbridge.trackers.webhooks import UnsupportedEventError, parse_webhook
-from twinbridge.wiring import Deps
+from twinbridge.wiring import Deps, WorkQueue
 
 DEDUP_WINDOW_SECONDS = 2 * 24 * 3600  # trackers retry for hours (ADO) or minutes (Jira); keep ids two days
 IDEMPOTENCY_KEY_PREFIX = "webhook-delivery"
@@ -72,6 +72,11 @@ def queue_message(change: ChangeEvent) -> dict[str, Any]:
     return {"type": CHANGE_MESSAGE_TYPE, "change": change.model_dump(mode="json")}
 
 
+def enqueue_change(queue: WorkQueue, change: ChangeEvent) -> None:
+    """Queue a change for the sync worker: FIFO group per item, de-duplicated by tracker and delivery id."""
+    queue.send(queue_message(change), group=message_group(change), dedup_id=dedup_id(change))
+
+
 def ingest_webhook(deps: Deps, tracker: str, body: bytes, headers: Mapping[str, str] | None = None) -> WebhookReceiptResponse:
     """Normalize one authenticated delivery and queue it once.
 
@@ -107,7 +112,7 @@ def ingest_webhook(deps: Deps, tracker: str, body: bytes, headers: Mapping[str, 
         key_prefix=IDEMPOTENCY_KEY_PREFIX,
     )
     def enqueue(change: ChangeEvent) -> dict[str, Any]:
-        queue.send(queue_message(change), group=message_group(change), dedup_id=dedup_id(change))
+        enqueue_change(queue, change)
         return {
             "status": "queued",
             "delivery_id": change.delivery_id,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from twinbridge.models.change import ChangeEvent, ChangeKind
 from twinbridge.models.connection import ConnectionStatus
 from twinbridge.observability import logger
-from twinbridge.services.ingest_webhook import dedup_id, message_group, queue_message
+from twinbridge.services.ingest_webhook import enqueue_change
 from twinbridge.store.watermarks import ScanState, iso
 from twinbridge.trackers.base import TrackerClient, TrackerError
 from twinbridge.wiring import Deps
@@ -71,7 +71,7 @@ def _reconcile_project(deps: Deps, client: TrackerClient, project: str, now: dat
             kind=ChangeKind.UPDATED, occurred_at=ref.updated, delivery_id=f"scan:{ref.id}:{version}",
             source_event=SCAN_SOURCE_EVENT,
         )
-        deps.queue.send(queue_message(change), group=message_group(change), dedup_id=dedup_id(change))
+        enqueue_change(deps.queue, change)
         state.seen[ref.id] = version
         state.since = max(state.since, ref.updated)
         queued += 1
@@ -116,6 +116,6 @@ def sweep_recent_twins(deps: Deps, client: TrackerClient, now: datetime | None =
                 project=conn.project, kind=ChangeKind.UPDATED, occurred_at=now,
                 delivery_id=f"sweep:{twin.local.id}:{bucket}", source_event="twinbridge:sweep",
             )
-            deps.queue.send(queue_message(change), group=message_group(change), dedup_id=dedup_id(change))
+            enqueue_change(deps.queue, change)
             queued += 1
     return queued

@@ -148,8 +148,7 @@ def _requeue_change(deps: Deps, conn: Connection, twin: Twin) -> RetryQueuedItem
     queued = RetryQueuedItem(connection_id=conn.id, twin_id=twin.twin_id, action="change", status="queued",
                              item_key=twin.local.key, delivery_id=change.delivery_id)
     if deps.queue is not None:
-        deps.queue.send(ingest_webhook.queue_message(change), group=ingest_webhook.message_group(change),
-                        dedup_id=ingest_webhook.dedup_id(change))
+        ingest_webhook.enqueue_change(deps.queue, change)
         return queued
     from twinbridge.services import sync_out
 
