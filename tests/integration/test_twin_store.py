@@ -170,3 +170,31 @@ def test_list_pages_through_many_twins(twins):
         twins.save(make_twin(f"acme:{number}", local_id=f"9{number:03d}", comment_map=big_map))
 
     assert len(twins.list("conn-1")) == 60
+
+
+def test_update_re_reads_and_reapplies_after_a_concurrent_save(twins):
+    twins.save(Twin(connection_id="c-1", twin_id="acme:1", origin="remote"))
+    calls = []
+
+    def change(twin: Twin) -> bool:
+        calls.append(twin.version)
+        if len(calls) == 1:  # someone else saves while this change is being made
+            twins.save(twins.get("c-1", "acme:1").model_copy(update={"in_seq": 7}))
+        twin.out_seq = 3
+        return True
+
+    saved = twins.update("c-1", "acme:1", change)
+    assert calls == [1, 2]
+    stored = twins.get("c-1", "acme:1")
+    assert (saved.version, stored.in_seq, stored.out_seq) == (3, 7, 3)
+
+
+def test_update_saves_nothing_when_the_change_declines_or_the_twin_is_missing(twins, table_snapshot):
+    twins.save(Twin(connection_id="c-1", twin_id="acme:1", origin="remote"))
+    before = table_snapshot()
+    assert twins.update("c-1", "acme:1", lambda twin: False) is None
+    assert twins.update("c-1", "acme:2", lambda twin: True) is None
+    assert table_snapshot() == before
+    made = twins.update("c-1", "acme:2", lambda twin: True,
+                        new=lambda: Twin(connection_id="c-1", twin_id="acme:2", origin="remote"))
+    assert made is not None and twins.get("c-1", "acme:2").version == 1

@@ -44,22 +44,19 @@ SAVE_ATTEMPTS = 5
 @messaging.handles(REPLICA_KIND)
 def receive_replica(deps: Deps, conn: Connection, message: PeerMessage) -> None:
     incoming = ReplicaMessage.model_validate(message.payload)
-    for _ in range(SAVE_ATTEMPTS):
-        twin = deps.twins.get(conn.id, incoming.twin_id) or Twin(
-            connection_id=conn.id, twin_id=incoming.twin_id, origin="remote")
-        newest = max(twin.in_seq, twin.pending.seq if twin.pending else 0)
-        if incoming.seq <= newest:
-            logger.info("replica already received", extra={"twin": twin.twin_id, "seq": incoming.seq})
-            return
-        twin.pending = incoming
-        twin.remote = incoming.replica.item
-        try:
-            deps.twins.save(twin)
-            break
-        except ConcurrentModificationError:
-            continue
-    else:
-        raise ConcurrentModificationError(f"twin {incoming.twin_id} kept changing while a replica arrived")
+
+    def take(twin: Twin) -> bool:
+        if incoming.seq <= max(twin.in_seq, twin.pending.seq if twin.pending else 0):
+            return False  # a duplicate, or older than what is already here
+        twin.pending, twin.remote = incoming, incoming.replica.item
+        return True
+
+    def new() -> Twin:
+        return Twin(connection_id=conn.id, twin_id=incoming.twin_id, origin="remote")
+
+    if deps.twins.update(conn.id, incoming.twin_id, take, new=new) is None:
+        logger.info("replica already received", extra={"twin": incoming.twin_id, "seq": incoming.seq})
+        return
     queue_apply(deps, conn.id, incoming.twin_id, incoming.seq)
 
 
@@ -71,22 +68,23 @@ def queue_apply(deps: Deps, connection_id: str, twin_id: str, seq: int, attempt:
         apply_pending(deps, connection_id, twin_id)
         return
     dedup = hashlib.sha256(f"apply:{connection_id}:{twin_id}:{seq}:{attempt}".encode()).hexdigest()
-    deps.queue.send(body, group=hashlib.sha256(f"twin:{connection_id}:{twin_id}".encode()).hexdigest(), dedup_id=dedup)
+    deps.queue.send(body, group=_twin_group(connection_id, twin_id), dedup_id=dedup)
+
+
+def _twin_group(connection_id: str, twin_id: str) -> str:
+    """The FIFO group of a twin's jobs (applies, unlinks): one at a time, in order."""
+    return hashlib.sha256(f"twin:{connection_id}:{twin_id}".encode()).hexdigest()
 
 
 @messaging.handles(LINKED_KIND)
 def receive_linked(deps: Deps, conn: Connection, message: PeerMessage) -> None:
     linked = LinkedMessage.model_validate(message.payload)
-    for _ in range(SAVE_ATTEMPTS):
-        twin = deps.twins.get(conn.id, linked.twin_id)
-        if twin is None:
-            return  # unlinked meanwhile
+
+    def record(twin: Twin) -> bool:
         twin.remote = linked.item
-        try:
-            deps.twins.save(twin)
-            return
-        except ConcurrentModificationError:
-            continue
+        return True
+
+    deps.twins.update(conn.id, linked.twin_id, record)  # a twin unlinked meanwhile stays gone
 
 
 @messaging.handles(UNLINKED_KIND)
@@ -96,8 +94,7 @@ def receive_unlinked(deps: Deps, conn: Connection, message: PeerMessage) -> None
     if deps.queue is None:
         unlink(deps, conn.id, unlinked.twin_id, unlinked.reason)
     else:  # the tracker is written by the sync worker, after any apply queued before it for this twin
-        deps.queue.send(body, group=hashlib.sha256(f"twin:{conn.id}:{unlinked.twin_id}".encode()).hexdigest(),
-                        dedup_id=f"unlink:{message.message_id}")
+        deps.queue.send(body, group=_twin_group(conn.id, unlinked.twin_id), dedup_id=f"unlink:{message.message_id}")
 
 
 @messaging.on_the_wire_for(REPLICA_KIND)
@@ -287,15 +284,12 @@ def _copy_attachment(client: TrackerClient, twin: Twin, local: TrackerItem, atta
 
 
 def _record_error(deps: Deps, twin: Twin, reason: str) -> Exception:
-    for _ in range(SAVE_ATTEMPTS):
-        fresh = deps.twins.get(twin.connection_id, twin.twin_id) or twin
+    def record(fresh: Twin) -> bool:
         attempts = fresh.last_error.attempts + 1 if fresh.last_error else 1
         fresh.last_error = TwinError(direction="incoming", reason=reason[:500], at=utcnow(), attempts=attempts)
-        try:
-            deps.twins.save(fresh)
-            break
-        except ConcurrentModificationError:
-            continue
+        return True
+
+    deps.twins.update(twin.connection_id, twin.twin_id, record)
     logger.warning("twin apply failed; retried with backoff", extra={"twin": twin.twin_id, "reason": reason[:300]})
     return ApplyFailedError(f"twin {twin.twin_id}: {reason}")
 

@@ -61,12 +61,14 @@ def _record_outgoing_error(deps: Deps, conn: Connection, item: TrackerItem, reas
     twin = deps.twins.find_by_local(conn.id, item.id)
     if twin is None:
         return
-    attempts = twin.last_error.attempts + 1 if twin.last_error and twin.last_error.direction == "outgoing" else 1
-    twin.last_error = TwinError(direction="outgoing", reason=reason[:500], at=utcnow(), attempts=attempts)
-    try:
-        deps.twins.save(twin)
-    except ConcurrentModificationError:
-        pass
+
+    def record(fresh: Twin) -> bool:
+        previous = fresh.last_error
+        attempts = previous.attempts + 1 if previous and previous.direction == "outgoing" else 1
+        fresh.last_error = TwinError(direction="outgoing", reason=reason[:500], at=utcnow(), attempts=attempts)
+        return True
+
+    deps.twins.update(conn.id, twin.twin_id, record)
     logger.warning("replica not sent; retried with backoff", extra={"twin": twin.twin_id, "reason": reason[:300]})
 
 

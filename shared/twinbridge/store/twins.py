@@ -3,6 +3,7 @@ item from the local item id, and a sparse GSI1 entry while the twin has an error
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -78,6 +79,20 @@ class TwinRepository:
                 "PK": k.connection_pk(twin.connection_id), "SK": k.twin_local_sk(twin.local.id), "twin_id": twin.twin_id,
             })
         return twin
+
+    def update(self, connection_id: str, twin_id: str, change: Callable[[Twin], bool], *,
+               new: Callable[[], Twin] | None = None, attempts: int = 5) -> Twin | None:
+        """Read, ``change``, save; re-read and repeat on a concurrent save. ``change`` returns False to save
+        nothing; a missing twin is made by ``new`` (else nothing is saved). Returns the saved twin or None."""
+        for _ in range(attempts):
+            twin = self.get(connection_id, twin_id) or (new() if new else None)
+            if twin is None or not change(twin):
+                return None
+            try:
+                return self.save(twin)
+            except ConcurrentModificationError:
+                continue
+        raise ConcurrentModificationError(f"twin {twin_id} kept changing while it was being updated; try again")
 
     def delete(self, twin: Twin) -> None:
         with self._table.batch_writer() as batch:
