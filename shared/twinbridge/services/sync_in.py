@@ -25,8 +25,8 @@ from twinbridge.models.replica import (
 )
 from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, Twin, TwinError
 from twinbridge.observability import logger
+from twinbridge.richtext import from_canonical
 from twinbridge.richtext.model import Document, Paragraph, Text
-from twinbridge.richtext.serialize import to_json
 from twinbridge.services import attachments, messaging
 from twinbridge.sync import basic_rules
 from twinbridge.trackers.base import NativeText, TrackerClient, TrackerItem, TrackerNotFoundError
@@ -115,7 +115,8 @@ def unlink(deps: Deps, connection_id: str, twin_id: str, reason: str) -> None:
             f"twinbridge: the linked item on {conn.remote_short_name} was deleted ({unlinked.reason}); "
             "this copy is no longer synced.")])])
         try:
-            client.add_comment(twin.local.key, _native(to_json(note), client))
+            text = NativeText(format=client.text_format, content=from_canonical(note, client.text_format).content)
+            client.add_comment(twin.local.key, text)
         except TrackerNotFoundError:
             pass
     deps.twins.delete(twin)
@@ -230,10 +231,7 @@ def _local_item(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin)
     if twin.claim is not None:  # a create was attempted before: did it happen?
         found = find_by_marker(client, conn.project or "", twin.claim.marker, twin.claim.claimed_at - timedelta(minutes=5))
         if found is not None:
-            twin.local = ItemIdentity(id=found.id, key=found.key, url=found.url)
-            twin.claim = None
-            _save(deps, twin, lambda t: None, local_assigned=True)
-            _announce(deps, conn, twin)
+            _link(deps, conn, twin, found)
             logger.info("earlier create found by its marker; resumed", extra={"twin": twin.twin_id, "item": found.key})
             return found
     return None
@@ -246,16 +244,16 @@ def _create(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, pla
     twin.claim = CreateClaim(marker=basic_rules.marker_for(twin.connection_id, twin.twin_id), claimed_at=utcnow())
     _save(deps, twin, lambda t: None)
     created = client.create_item(conn.project or "", plan.create)
-    twin.local = ItemIdentity(id=created.id, key=created.key, url=created.url)
-    twin.claim = None
-    _save(deps, twin, lambda t: None, local_assigned=True)
-    _announce(deps, conn, twin)
+    _link(deps, conn, twin, created)
     logger.info("copy created", extra={"twin": twin.twin_id, "item": created.key})
     return created
 
 
-def _announce(deps: Deps, conn: Connection, twin: Twin) -> None:
-    assert twin.local is not None
+def _link(deps: Deps, conn: Connection, twin: Twin, item: TrackerItem) -> None:
+    """Record the local copy on the twin (the claim is resolved) and tell the partner which item it is."""
+    twin.local = ItemIdentity(id=item.id, key=item.key, url=item.url)
+    twin.claim = None
+    _save(deps, twin, lambda t: None, local_assigned=True)
     messaging.send(deps, conn, LINKED_KIND, LinkedMessage(twin_id=twin.twin_id, item=twin.local).model_dump())
 
 
@@ -296,11 +294,6 @@ def _record_error(deps: Deps, twin: Twin, reason: str) -> Exception:
 
 class ApplyFailedError(Exception):
     """Raised to the queue so the apply is retried (the reason is already recorded on the twin)."""
-
-
-def _native(body: dict, client: TrackerClient) -> NativeText:
-    target = basic_rules.Target(client.text_format, [], None, "", True)
-    return basic_rules.render(body, target, [], "note")  # type: ignore[return-value]
 
 
 def _target(client: TrackerClient, conn: Connection) -> basic_rules.Target:
