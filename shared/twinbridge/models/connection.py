@@ -128,6 +128,11 @@ class Connection(BaseModel):
         return self.remote_url is not None and not self.passive
 
     @property
+    def collects_changes(self) -> bool:
+        """Its items are synced: active, or paused (a paused connection keeps queueing, delivered on resume)."""
+        return self.status in (ConnectionStatus.ACTIVE, ConnectionStatus.DEACTIVATED)
+
+    @property
     def rotation_pending(self) -> bool:
         return self.keys.rotation_id is not None
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from twinbridge.models.change import ChangeEvent, ChangeKind
-from twinbridge.models.connection import ConnectionStatus
 from twinbridge.observability import logger
 from twinbridge.services.ingest_webhook import enqueue_change
 from twinbridge.store.watermarks import ScanState, iso
@@ -23,6 +22,7 @@ from twinbridge.wiring import Deps
 
 OVERLAP = timedelta(minutes=2)
 SCAN_SOURCE_EVENT = "twinbridge:reconcile"
+SWEEP_SOURCE_EVENT = "twinbridge:sweep"
 
 
 @dataclass
@@ -34,8 +34,7 @@ class ReconcileSummary:
 
 def scanned_projects(deps: Deps) -> list[str]:
     """The projects of this node's active and paused connections (a paused one keeps collecting changes)."""
-    wanted = {ConnectionStatus.ACTIVE, ConnectionStatus.DEACTIVATED}
-    return sorted({conn.project for conn in deps.connections.list() if conn.project and conn.status in wanted})
+    return sorted({conn.project for conn in deps.connections.list() if conn.project and conn.collects_changes})
 
 
 def reconcile(deps: Deps, client: TrackerClient, projects: Iterable[str], now: datetime | None = None) -> ReconcileSummary:
@@ -66,12 +65,8 @@ def _reconcile_project(deps: Deps, client: TrackerClient, project: str, now: dat
         version = iso(ref.updated)
         if state.seen.get(ref.id) == version:
             continue  # this version was queued by an earlier scan
-        change = ChangeEvent(
-            tracker=client.kind, instance=_instance(client), item_id=ref.id, item_key=ref.key, project=project,
-            kind=ChangeKind.UPDATED, occurred_at=ref.updated, delivery_id=f"scan:{ref.id}:{version}",
-            source_event=SCAN_SOURCE_EVENT,
-        )
-        enqueue_change(deps.queue, change)
+        _queue_reread(deps, client, ref.id, ref.key, project, ref.updated, f"scan:{ref.id}:{version}",
+                      SCAN_SOURCE_EVENT)
         state.seen[ref.id] = version
         state.since = max(state.since, ref.updated)
         queued += 1
@@ -84,8 +79,13 @@ def _reconcile_project(deps: Deps, client: TrackerClient, project: str, now: dat
     return queued
 
 
-def _instance(client: TrackerClient) -> str:
-    return getattr(client, "base_url", "") or client.kind
+def _queue_reread(deps: Deps, client: TrackerClient, item_id: str, item_key: str, project: str | None,
+                  at: datetime, delivery_id: str, source: str) -> None:
+    """Queue an "updated" change for an item, so the sync worker re-reads it (it sends only if it changed)."""
+    instance = getattr(client, "base_url", "") or client.kind
+    enqueue_change(deps.queue, ChangeEvent(
+        tracker=client.kind, instance=instance, item_id=item_id, item_key=item_key, project=project,
+        kind=ChangeKind.UPDATED, occurred_at=at, delivery_id=delivery_id, source_event=source))
 
 
 SWEEP_WINDOW = timedelta(hours=1)
@@ -105,17 +105,13 @@ def sweep_recent_twins(deps: Deps, client: TrackerClient, now: datetime | None =
     bucket = int(now.timestamp() // max(deps.settings.comment_sweep_seconds, 1))
     queued = 0
     for conn in deps.connections.list():
-        if conn.status not in (ConnectionStatus.ACTIVE, ConnectionStatus.DEACTIVATED):
+        if not conn.collects_changes:
             continue
         for twin in deps.twins.list(conn.id):
             last = max((t for t in (twin.last_sent_at, twin.last_received_at) if t is not None), default=None)
             if twin.local is None or last is None or now - last > SWEEP_WINDOW:
                 continue
-            change = ChangeEvent(
-                tracker=client.kind, instance=_instance(client), item_id=twin.local.id, item_key=twin.local.key,
-                project=conn.project, kind=ChangeKind.UPDATED, occurred_at=now,
-                delivery_id=f"sweep:{twin.local.id}:{bucket}", source_event="twinbridge:sweep",
-            )
-            enqueue_change(deps.queue, change)
+            _queue_reread(deps, client, twin.local.id, twin.local.key, conn.project, now,
+                          f"sweep:{twin.local.id}:{bucket}", SWEEP_SOURCE_EVENT)
             queued += 1
     return queued

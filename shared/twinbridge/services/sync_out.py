@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from twinbridge.errors import ConcurrentModificationError, TwinbridgeError
 from twinbridge.models.change import ChangeEvent, ChangeKind
-from twinbridge.models.connection import Connection, ConnectionStatus, utcnow
+from twinbridge.models.connection import Connection, utcnow
 from twinbridge.models.replica import (
     REPLICA_KIND,
     UNLINKED_KIND,
@@ -22,7 +22,6 @@ from twinbridge.sync import basic_rules
 from twinbridge.trackers.base import TrackerClient, TrackerItem, TrackerNotFoundError
 from twinbridge.wiring import Deps
 
-SYNCING = (ConnectionStatus.ACTIVE, ConnectionStatus.DEACTIVATED)  # a paused connection keeps queueing
 SAVE_ATTEMPTS = 3
 
 
@@ -46,7 +45,7 @@ def handle_change(deps: Deps, change: ChangeEvent) -> int:
         return 0
     sent, failures = 0, []
     for conn in deps.connections.list():
-        if conn.status in SYNCING and conn.project and conn.project.casefold() == item.project.casefold():
+        if conn.collects_changes and conn.project and conn.project.casefold() == item.project.casefold():
             try:
                 sent += _sync_to(deps, client, conn, item)
             except TwinbridgeError as exc:
