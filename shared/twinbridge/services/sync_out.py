@@ -39,12 +39,13 @@ def handle_change(deps: Deps, change: ChangeEvent) -> int:
     except TrackerNotFoundError:
         unlink_everywhere(deps, change.item_id, "the item no longer exists")
         return 0
-    if any(basic_rules.is_marker(label) for label in item.labels) and not _has_twin(deps, item):
+    connections = deps.connections.list()
+    if any(basic_rules.is_marker(label) for label in item.labels) and not _has_twin(deps, connections, item):
         logger.info("item created by twinbridge and not linked yet: its create is still being recorded",
                     extra={"item": item.key})
         return 0
     sent, failures = 0, []
-    for conn in deps.connections.list():
+    for conn in connections:
         if conn.collects_changes and conn.project and conn.project.casefold() == item.project.casefold():
             try:
                 sent += _sync_to(deps, client, conn, item)
@@ -71,8 +72,8 @@ def _record_outgoing_error(deps: Deps, conn: Connection, item: TrackerItem, reas
     logger.warning("replica not sent; retried with backoff", extra={"twin": twin.twin_id, "reason": reason[:300]})
 
 
-def _has_twin(deps: Deps, item: TrackerItem) -> bool:
-    return any(deps.twins.find_by_local(conn.id, item.id) for conn in deps.connections.list())
+def _has_twin(deps: Deps, connections: list[Connection], item: TrackerItem) -> bool:
+    return any(deps.twins.find_by_local(conn.id, item.id) for conn in connections)
 
 
 def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem) -> int:
