@@ -83,7 +83,7 @@ class Poller:
                 if not public:
                     self._scan()
                 if sweeping and time.monotonic() >= next_sweep:
-                    self._guarded("sweep", self._sweep, client)
+                    self._sweep(client)
                     next_sweep = time.monotonic() + self._deps.settings.comment_sweep_seconds
                 self._stop.wait(min(RESCAN_SECONDS, max(self._time_left(), 0)))
         finally:
@@ -111,7 +111,11 @@ class Poller:
         return client
 
     def _sweep(self, client) -> None:
-        self.summary.changes_queued += reconcile.sweep_recent_twins(self._deps, client)
+        try:
+            self.summary.changes_queued += reconcile.sweep_recent_twins(self._deps, client)
+        except TwinbridgeError as exc:  # the next sweep tries again
+            self.summary.errors += 1
+            logger.warning("comment sweep failed", extra={"error": exc.message})
 
     def _scan(self) -> None:
         for conn in self._deps.connections.list():
