@@ -195,7 +195,9 @@ def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None
     Only fields the partner changed are written (``fields_to_take``); ``based_on`` None means take all."""
     result = Plan()
     take = set(FIELDS) if based_on is None else fields_to_take(replica, twin, based_on)
-    description = render(replica.description, target, result.losses, "description")
+    # converted only when it may be written: no conversion work, and no losses reported, for an untouched field
+    wanted = local is None or "description" in take
+    description = render(replica.description, target, result.losses, "description") if wanted else None
     labels = sorted({adapt_label(label, target) for label in replica.labels})
     item_type = choose_type(replica.type, target)
     if local is None:
@@ -205,7 +207,7 @@ def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None
         changes: dict[str, Any] = {}
         if "summary" in take and local.summary != replica.summary:
             changes["summary"] = replica.summary
-        if "description" in take and not same_text(local.description, description):
+        if wanted and not same_text(local.description, description):
             changes["description"] = description or empty_text(target.text_format)
         markers = [label for label in local.labels if is_marker(label)]
         if "labels" in take and sorted(label for label in local.labels if not is_marker(label)) != labels:
