@@ -77,6 +77,7 @@ def _has_twin(deps: Deps, connections: list[Connection], item: TrackerItem) -> b
 
 
 def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem) -> int:
+    sent = 0
     for _ in range(SAVE_ATTEMPTS):
         twin = deps.twins.find_by_local(conn.id, item.id) or Twin(
             connection_id=conn.id, twin_id=f"{conn.local_short_name}:{item.id}", origin="local",
@@ -88,27 +89,44 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
         digest = replica.digest()
         if digest == twin.last_sent_digest:
             logger.debug("replica unchanged: nothing to send", extra={"twin": twin.twin_id})
-            return 0
+            return sent
         message = ReplicaMessage(twin_id=twin.twin_id, seq=twin.out_seq + 1, based_on=twin.in_seq,
                                  origin=_origin_short_name(conn, twin), replica=replica)
         # Send first, then record: a crash in between re-sends the same seq, which the partner ignores.
         messaging.send(deps, conn, REPLICA_KIND, message.model_dump(mode="json"))
-        versions = field_versions(replica)
+        sent = 1
+        record = _sent(message, digest, item, dict(twin.staged))
+        record(twin)
+        try:
+            deps.twins.save(twin)
+        except ConcurrentModificationError:
+            # An incoming apply saved the twin meanwhile. The message is on the wire: record it on the fresh
+            # twin (its seq is taken), then look again; a replica that differs goes out under the next seq.
+            deps.twins.update(conn.id, twin.twin_id, record)
+            continue
+        logger.info("replica sent", extra={"twin": twin.twin_id, "seq": message.seq, "connection_id": conn.id})
+        return sent
+    raise ConcurrentModificationError(f"twin of {item.key} kept changing; the change is retried")
+
+
+def _sent(message: ReplicaMessage, digest: str, item: TrackerItem, staged: dict[str, StagedAttachment]):
+    """How a twin records that ``message`` went out (applied to the read twin, or to a fresh one on a conflict)."""
+    versions = field_versions(message.replica)
+    at = utcnow()
+
+    def record(twin: Twin) -> bool:
         for name, version in versions.items():
             if twin.sent_fields.get(name) != version:
                 twin.sent_field_seq[name] = message.seq
         twin.sent_fields = versions
-        twin.out_seq, twin.last_sent_digest, twin.last_sent_at = message.seq, digest, utcnow()
+        twin.out_seq, twin.last_sent_digest, twin.last_sent_at = max(twin.out_seq, message.seq), digest, at
         if twin.last_error is not None and twin.last_error.direction == "outgoing":
             twin.last_error = None
         twin.local = ItemIdentity(id=item.id, key=item.key, url=item.url)
-        try:
-            deps.twins.save(twin)
-        except ConcurrentModificationError:
-            continue  # an incoming apply touched the twin; rebuild from the fresh record
-        logger.info("replica sent", extra={"twin": twin.twin_id, "seq": message.seq, "connection_id": conn.id})
-        return 1
-    raise ConcurrentModificationError(f"twin of {item.key} kept changing; the change is retried")
+        twin.staged.update(staged)
+        return True
+
+    return record
 
 
 def _origin_short_name(conn: Connection, twin: Twin) -> str:
