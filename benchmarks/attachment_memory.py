@@ -87,7 +87,7 @@ def main() -> int:
     import boto3
     from botocore.config import Config
 
-    from twinbridge.local.aws import free_port
+    from twinbridge_tools.local.aws import free_port
     from twinbridge.services import attachments
     from twinbridge.trackers.base import TrackerAttachment
     from twinbridge.trackers.credentials import TrackerCredentials

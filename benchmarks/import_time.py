@@ -62,7 +62,7 @@ def measure(code: str, repeat: int) -> tuple[float, list[str], bool]:
 
 def handler_modules() -> list[tuple[str, str]]:
     """(logical id, dotted module) for every function, derived from CodeUri + Handler."""
-    from twinbridge.local.template import functions
+    from twinbridge_tools.local.template import functions
 
     return [(spec.logical_id, spec.import_name) for spec in functions()]
 

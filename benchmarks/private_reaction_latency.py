@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from twinbridge.cli.admin_client import AdminClient
-from twinbridge.cli.dev import spawn_node, wait_ready
-from twinbridge.local.aws import free_port
+from twinbridge_tools.cli.admin_client import AdminClient
+from twinbridge_tools.cli.dev import spawn_node, wait_ready
+from twinbridge_tools.local.aws import free_port
 
 
 def _wait_for(condition, timeout: float = 30.0, interval: float = 0.01):

@@ -126,7 +126,7 @@ def timed(func: Callable[[], Any]) -> tuple[float, float, Any]:
 def _table(name: str):
     import boto3
 
-    from twinbridge.local.template import resource
+    from twinbridge_tools.local.template import resource
 
     spec = resource("NodeTable")["Properties"]
     return boto3.resource("dynamodb").create_table(
@@ -183,8 +183,8 @@ def sync_pair() -> Iterator[BenchPair]:
     """Both nodes in this process, connected (as an accepted invitation leaves them), trackers empty."""
     from moto import mock_aws
 
-    from twinbridge.simulators.azure_devops import AzureDevOpsSimulator
-    from twinbridge.simulators.jira import JiraSimulator
+    from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
+    from twinbridge_tools.simulators.jira import JiraSimulator
 
     with mock_aws(), JiraSimulator("cloud") as jira, AzureDevOpsSimulator(organization="priv", project=ADO_PROJECT) as ado:
         jira.add_user(BOT, "Twinbridge Bot", "bot@pub.local", "bot-token-0123456789")

@@ -22,9 +22,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from twinbridge.cli.admin_client import AdminClient
-from twinbridge.cli.dev import spawn_node, wait_ready
-from twinbridge.local.aws import free_port
+from twinbridge_tools.cli.admin_client import AdminClient
+from twinbridge_tools.cli.dev import spawn_node, wait_ready
+from twinbridge_tools.local.aws import free_port
 from twinbridge.sync.basic_rules import marker_for
 from twinbridge.trackers.base import ItemFields, TrackerClient
 from twinbridge.trackers.credentials import TrackerCredentials

@@ -67,7 +67,7 @@ class FakeLambdaContext:
 
 def create_table(dynamodb_resource, name: str):
     """The node table exactly as template.yaml declares it (keys, GSIs, TTL)."""
-    from twinbridge.local.template import resource
+    from twinbridge_tools.local.template import resource
 
     spec = resource("NodeTable")["Properties"]
     table = dynamodb_resource.create_table(
@@ -94,7 +94,7 @@ def http_event(
     domain: str = "127.0.0.1:9",
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload v2) event, built the way the local runtime builds it."""
-    from twinbridge.local.events import http_api_event
+    from twinbridge_tools.local.events import http_api_event
 
     if isinstance(body, dict):
         body = json.dumps(body)
@@ -115,7 +115,7 @@ def provision_webhook_node(monkeypatch, tracker: str = "jira-cloud", credentials
     secret; the node's environment points at both. Returns the queue URL."""
     import boto3
 
-    from twinbridge.local.template import resource
+    from twinbridge_tools.local.template import resource
     from twinbridge.settings import settings
     from twinbridge.wiring import wiring
 

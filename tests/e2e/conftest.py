@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from twinbridge.cli.admin_client import AdminClient, CliError
-from twinbridge.cli.dev import spawn_node, wait_ready
-from twinbridge.local.aws import free_port
+from twinbridge_tools.cli.admin_client import AdminClient, CliError
+from twinbridge_tools.cli.dev import spawn_node, wait_ready
+from twinbridge_tools.local.aws import free_port
 
 NODES = {
     "pub-a": {"public": True, "tracker": "jira-cloud"},

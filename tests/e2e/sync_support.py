@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Node, wait_until
-from twinbridge.cli.dev import spawn_node, wait_ready
-from twinbridge.local.aws import free_port
+from twinbridge_tools.cli.dev import spawn_node, wait_ready
+from twinbridge_tools.local.aws import free_port
 from twinbridge.sync.basic_rules import is_marker, marker_for
 from twinbridge.trackers.base import ItemFields, NativeText, TrackerClient, TrackerItem
 from twinbridge.trackers.credentials import TrackerCredentials

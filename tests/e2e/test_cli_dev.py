@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from twinbridge.local.aws import free_port
+from twinbridge_tools.local.aws import free_port
 
 pytestmark = pytest.mark.e2e
 
 
 def _cli(state_dir, *args, check=True):
     result = subprocess.run(
-        [sys.executable, "-m", "twinbridge.cli.main", "--state-dir", str(state_dir), *args],
+        [sys.executable, "-m", "twinbridge_tools.cli.main", "--state-dir", str(state_dir), *args],
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
     )
     if check and result.returncode != 0:
@@ -30,7 +30,7 @@ def _cli(state_dir, *args, check=True):
 def dev_nodes(tmp_path):
     state_dir = tmp_path / "state"
     process = subprocess.Popen(
-        [sys.executable, "-m", "twinbridge.cli.main", "--state-dir", str(state_dir), "dev", "--no-demo",
+        [sys.executable, "-m", "twinbridge_tools.cli.main", "--state-dir", str(state_dir), "dev", "--no-demo",
          "--public-port", str(free_port()), "--private-port", str(free_port())],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

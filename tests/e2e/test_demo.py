@@ -9,15 +9,15 @@ import sys
 
 import pytest
 
-from twinbridge.cli.demo import STEPS
-from twinbridge.local.aws import free_port
+from twinbridge_tools.cli.demo import STEPS
+from twinbridge_tools.local.aws import free_port
 
 pytestmark = pytest.mark.e2e
 
 
 def test_scripted_demo_completes_every_step_and_exits_zero(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "twinbridge.cli.main", "--state-dir", str(tmp_path / "state"), "dev", "--scripted",
+        [sys.executable, "-m", "twinbridge_tools.cli.main", "--state-dir", str(tmp_path / "state"), "dev", "--scripted",
          "--public-port", str(free_port()), "--private-port", str(free_port())],
         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -34,7 +34,7 @@ def test_scripted_demo_completes_every_step_and_exits_zero(tmp_path):
 
 def test_scripted_without_trackers_is_refused_before_any_node_starts(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "twinbridge.cli.main", "--state-dir", str(tmp_path / "state"), "dev", "--scripted",
+        [sys.executable, "-m", "twinbridge_tools.cli.main", "--state-dir", str(tmp_path / "state"), "dev", "--scripted",
          "--no-trackers", "--public-port", str(free_port()), "--private-port", str(free_port())],
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
     )
@@ -43,7 +43,7 @@ def test_scripted_without_trackers_is_refused_before_any_node_starts(tmp_path):
 
 
 def test_a_step_that_cannot_complete_is_named_with_the_node_logs(tmp_path):
-    from twinbridge.cli.demo import DemoNode, DemoStepError, Story
+    from twinbridge_tools.cli.demo import DemoNode, DemoStepError, Story
 
     def nowhere(name: str, kind: str, project: str) -> DemoNode:  # nothing listens on these ports
         person = {"name": name, "email": f"{name}@x.local", "token": "t"}

@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model, EventBridgeModel, SqsModel
 
 from tests.support import EVENTS
-from twinbridge.local.template import functions, load_template
+from twinbridge_tools.local.template import functions, load_template
 
 FUNCTIONS = {Path(spec.code_uri).name: spec for spec in functions()}
 EVENT_FILES = sorted(EVENTS.rglob("*.json"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import REPO
-from twinbridge.local.template import functions
+from twinbridge_tools.local.template import functions
 
 FUNCTIONS = functions()
 FUNCTION_DIRS = sorted(path for path in (REPO / "functions").iterdir() if path.is_dir() and path.name != "__pycache__")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from twinbridge.local.template import functions, load_template
+from twinbridge_tools.local.template import functions, load_template
 from twinbridge.settings import Settings
 from twinbridge.store import keys
 

@@ -11,8 +11,8 @@ import pytest
 from tests.support import provision_webhook_node
 from twinbridge.models.admin import ManualConnectionRequest
 from twinbridge.peers.keys import new_manual_key
-from twinbridge.simulators.azure_devops import AzureDevOpsSimulator
-from twinbridge.simulators.jira import ALL_PERMISSIONS, JiraSimulator
+from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
+from twinbridge_tools.simulators.jira import ALL_PERMISSIONS, JiraSimulator
 
 TOKEN = "bot-secret-0123456789"
 

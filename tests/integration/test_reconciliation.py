@@ -13,8 +13,8 @@ import requests
 from tests.support import FakeLambdaContext, load_event, provision_webhook_node, queued
 from twinbridge.models.admin import ManualConnectionRequest
 from twinbridge.peers.keys import new_manual_key
-from twinbridge.simulators.azure_devops import AzureDevOpsSimulator
-from twinbridge.simulators.jira import JiraSimulator
+from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
+from twinbridge_tools.simulators.jira import JiraSimulator
 from twinbridge.trackers.base import ItemFields
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.trackers.jira import JiraCloudClient

@@ -233,7 +233,7 @@ def test_retry_without_a_queue_applies_inline_and_reports_the_failure(deps, lamb
 
 
 def test_cli_renders_status_errors_and_retry_from_the_api_json(deps, lambda_context):
-    from twinbridge.cli import render
+    from twinbridge_tools.cli import render
 
     conn = _connection(deps)
     _twin(deps, conn.id, "acme:10012", pending_seq=5, error="Jira answered 400", out_seq=4, in_seq=4, last_sent_at=AT)
@@ -258,7 +258,7 @@ def test_cli_renders_status_errors_and_retry_from_the_api_json(deps, lambda_cont
 
 
 def test_cli_sync_retry_needs_twin_ids_or_all(capsys):
-    from twinbridge.cli.main import main
+    from twinbridge_tools.cli.main import main
 
     assert main(["--url", "http://127.0.0.1:9", "sync", "retry"]) == 2
     assert "--all" in capsys.readouterr().err

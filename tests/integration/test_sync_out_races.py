@@ -10,7 +10,7 @@ from twinbridge.models.admin import ManualConnectionRequest
 from twinbridge.models.change import ChangeEvent, ChangeKind
 from twinbridge.models.twin import CommentLink
 from twinbridge.peers.keys import new_manual_key
-from twinbridge.simulators.jira import JiraSimulator
+from twinbridge_tools.simulators.jira import JiraSimulator
 from twinbridge.trackers.base import ItemFields
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.trackers.jira import JiraCloudClient

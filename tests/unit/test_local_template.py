@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from twinbridge.local.template import HttpRoute, schedule_seconds
+from twinbridge_tools.local.template import HttpRoute, schedule_seconds
 
 PEER = HttpRoute("ANY", "/peer/{proxy+}", iam_auth=False)
 HOOKS = HttpRoute("POST", "/hooks/{tracker}", iam_auth=False)

@@ -14,7 +14,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 
 from tests.support import CORPORA
-from twinbridge.simulators.azure_devops import AzureDevOpsSimulator
+from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
 from twinbridge.trackers.azure_devops import AzureDevOpsClient
 from twinbridge.trackers.base import (
     ItemFields,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from twinbridge.simulators.jira import ALL_PERMISSIONS, JiraSimulator
+from twinbridge_tools.simulators.jira import ALL_PERMISSIONS, JiraSimulator
 from twinbridge.trackers.base import (
     ItemFields,
     NativeText,

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from tests.support import CORPORA
-from twinbridge.simulators.jira import JiraSimulator
-from twinbridge.simulators.server import LoopbackServer, SimRequest, SimResponse
+from twinbridge_tools.simulators.jira import JiraSimulator
+from twinbridge_tools.simulators.server import LoopbackServer, SimRequest, SimResponse
 from twinbridge.trackers.base import ItemFields, NativeText
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.trackers.jira import JiraCloudClient, JiraDcClient

@@ -21,7 +21,7 @@ from twinbridge.http.webhook_auth import (
     read_webhook,
     verify_webhook,
 )
-from twinbridge.local.template import resource
+from twinbridge_tools.local.template import resource
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.wiring import WEBHOOK_DELIVERY_PK
 

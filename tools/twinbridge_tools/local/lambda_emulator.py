@@ -14,7 +14,7 @@ import traceback
 import uuid
 from typing import Any
 
-from twinbridge.local.template import FunctionSpec
+from twinbridge_tools.local.template import FunctionSpec
 
 MAX_CONTAINERS = 64  # Lambda would allow far more; every held long-poll occupies one
 _SPAWN = multiprocessing.get_context("spawn")

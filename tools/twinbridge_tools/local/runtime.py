@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from twinbridge.local.aws import CREDENTIALS, EmbeddedAws, LocalResources
-from twinbridge.local.events import http_api_event, scheduled_event, sqs_event
-from twinbridge.local.lambda_emulator import LambdaEmulator
-from twinbridge.local.template import HttpRoute, functions, schedule_seconds
-from twinbridge.local.trackers import LocalTracker, start_tracker
+from twinbridge_tools.local.aws import CREDENTIALS, EmbeddedAws, LocalResources
+from twinbridge_tools.local.events import http_api_event, scheduled_event, sqs_event
+from twinbridge_tools.local.lambda_emulator import LambdaEmulator
+from twinbridge_tools.local.template import HttpRoute, functions, schedule_seconds
+from twinbridge_tools.local.trackers import LocalTracker, start_tracker
 
 LOCAL_RETRY_VISIBILITY_SECONDS = 5
 

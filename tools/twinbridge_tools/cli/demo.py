@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from twinbridge.cli import render
-from twinbridge.cli.admin_client import AdminClient, CliError
+from twinbridge_tools.cli import render
+from twinbridge_tools.cli.admin_client import AdminClient, CliError
 from twinbridge.errors import TwinbridgeError
 from twinbridge.trackers.base import ItemFields, NativeText, TrackerClient, TrackerItem
 

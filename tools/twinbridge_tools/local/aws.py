@@ -6,7 +6,7 @@ import json
 import socket
 from dataclasses import dataclass
 
-from twinbridge.local.template import resource
+from twinbridge_tools.local.template import resource
 
 REGION = "eu-west-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from twinbridge.simulators.server import LoopbackServer, SimRequest, SimResponse
+from twinbridge_tools.simulators.server import LoopbackServer, SimRequest, SimResponse
 
 Flavour = Literal["cloud", "dc"]
 ALL_PERMISSIONS = frozenset({"BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "ADD_COMMENTS", "CREATE_ATTACHMENTS"})

@@ -45,7 +45,7 @@ def start_tracker(kind: str, node_name: str, node_url: str, projects: str) -> Lo
                     secrets.token_urlsafe(18), "ana" if kind != "azure-devops" else "ben")
     hook_url = f"{node_url}/hooks/{kind}"
     if kind == "azure-devops":
-        from twinbridge.simulators.azure_devops import AzureDevOpsSimulator
+        from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
 
         sim = AzureDevOpsSimulator(organization=node_name, project=project)
         for key in keys[1:]:
@@ -57,7 +57,7 @@ def start_tracker(kind: str, node_name: str, node_url: str, projects: str) -> Lo
         credentials = {"pat": bot.secret, "webhook_secret": hook_secret, "webhook_username": "twinbridge"}
         technical_user = bot.email
     else:
-        from twinbridge.simulators.jira import JiraSimulator
+        from twinbridge_tools.simulators.jira import JiraSimulator
 
         cloud = kind == "jira-cloud"
         sim = JiraSimulator("cloud" if cloud else "dc", webhook_url=hook_url if cloud else f"{hook_url}?token={hook_secret}",

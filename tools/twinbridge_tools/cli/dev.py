@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from twinbridge.cli.admin_client import AdminClient, CliError
+from twinbridge_tools.cli.admin_client import AdminClient, CliError
 
 DEFAULT_STATE_DIR = ".twinbridge"
 
@@ -36,7 +36,7 @@ def node_url(name: str, explicit_dir: str | None = None) -> str:
 
 def run_single_node(args) -> int:
     """The child process: one node, in the foreground, until SIGTERM/SIGINT."""
-    from twinbridge.local.runtime import LocalNode, NodeOptions
+    from twinbridge_tools.local.runtime import LocalNode, NodeOptions
 
     node = LocalNode(
         NodeOptions(
@@ -89,7 +89,7 @@ def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
     command = [
-        sys.executable, "-m", "twinbridge.cli.main", "dev", "node", "--name", name, "--port", str(port),
+        sys.executable, "-m", "twinbridge_tools.cli.main", "dev", "node", "--name", name, "--port", str(port),
         "--tracker-type", tracker_type, "--log-level", log_level, "--long-poll-seconds", str(long_poll_seconds),
     ]
     if public:
@@ -189,8 +189,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _run_demo(nodes: dict, logs: Path, scripted: bool, explicit_dir: str | None) -> bool:
-    """The story of twinbridge.cli.demo; False (after saying which step failed) when it did not complete."""
-    from twinbridge.cli.demo import DemoNode, DemoStepError, run_demo
+    """The story of twinbridge_tools.cli.demo; False (after saying which step failed) when it did not complete."""
+    from twinbridge_tools.cli.demo import DemoNode, DemoStepError, run_demo
 
     public, private = (
         DemoNode(name, f"http://127.0.0.1:{nodes[name]['port']}", logs / f"{name}.log", nodes[name]["info"]["tracker"])

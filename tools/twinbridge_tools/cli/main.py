@@ -9,8 +9,8 @@ import sys
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from twinbridge.cli import render
-from twinbridge.cli.admin_client import AdminClient, CliError
+from twinbridge_tools.cli import render
+from twinbridge_tools.cli.admin_client import AdminClient, CliError
 
 CONNECTIONS = "/admin/v1/connections"
 SYNC = "/admin/v1/sync"
@@ -118,7 +118,7 @@ def _common_connection_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _client(args) -> AdminClient:
-    from twinbridge.cli.dev import node_url
+    from twinbridge_tools.cli.dev import node_url
 
     url = args.url or (node_url(args.node, args.state_dir) if args.node else os.environ.get("TWINBRIDGE_URL"))
     if not url:
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "dev":
-            from twinbridge.cli import dev
+            from twinbridge_tools.cli import dev
 
             return dev.run_single_node(args) if args.dev_command == "node" else dev.run_dev(args)
         client = _client(args)
