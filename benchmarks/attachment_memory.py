@@ -87,11 +87,11 @@ def main() -> int:
     import boto3
     from botocore.config import Config
 
-    from twinbridge_tools.local.aws import free_port
+    from twinbridge.models.tracker import TrackerAttachment
     from twinbridge.services import attachments
-    from twinbridge.trackers.base import TrackerAttachment
     from twinbridge.trackers.credentials import TrackerCredentials
     from twinbridge.trackers.jira import JiraCloudClient
+    from twinbridge_tools.local.aws import free_port
 
     s3_port = free_port()
     moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(s3_port)],

@@ -21,11 +21,12 @@ for _name, _value in {
 warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")  # no Lambda context here
 
 from twinbridge.models.connection import Connection, ConnectionStatus, KeyMaterial, Origin  # noqa: E402
+from twinbridge.models.tracker import ItemFields
 from twinbridge.services import messaging  # noqa: E402
 from twinbridge.services.ingest_webhook import ingest_webhook  # noqa: E402
 from twinbridge.services.work import handle_work_item  # noqa: E402
 from twinbridge.settings import Settings  # noqa: E402
-from twinbridge.trackers.base import ItemFields, TrackerClient  # noqa: E402
+from twinbridge.trackers.base import TrackerClient
 from twinbridge.trackers.credentials import TrackerCredentials  # noqa: E402
 from twinbridge.trackers.factory import build_client  # noqa: E402
 from twinbridge.wiring import Deps  # noqa: E402

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from sync_bench_support import CONNECTION_ID, BenchNode, BenchPair, run, sync_pair
 
 from twinbridge.models.messages import PollRequest
+from twinbridge.models.tracker import ItemFields
 from twinbridge.services import messaging
-from twinbridge.trackers.base import ItemFields
 
 GOAL = "1 tracker read (the sending side re-reads the item) and 1 tracker write (the receiving side updates its copy)"
 _ID = re.compile(r"^(?:[A-Z][A-Z0-9]*-\d+|\d+)$")  # ACME-7, 10042, 3

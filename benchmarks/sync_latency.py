@@ -22,13 +22,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from twinbridge.models.tracker import ItemFields
+from twinbridge.sync.basic_rules import marker_for
+from twinbridge.trackers.base import TrackerClient
+from twinbridge.trackers.credentials import TrackerCredentials
+from twinbridge.trackers.factory import build_client
 from twinbridge_tools.cli.admin_client import AdminClient
 from twinbridge_tools.cli.dev import spawn_node, wait_ready
 from twinbridge_tools.local.aws import free_port
-from twinbridge.sync.basic_rules import marker_for
-from twinbridge.trackers.base import ItemFields, TrackerClient
-from twinbridge.trackers.credentials import TrackerCredentials
-from twinbridge.trackers.factory import build_client
 
 GOAL_P95_MS = 2000
 POLL_SECONDS = 0.02

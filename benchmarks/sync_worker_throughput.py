@@ -20,7 +20,7 @@ import sys
 
 from sync_bench_support import run, sync_pair, timed
 
-from twinbridge.trackers.base import ItemFields
+from twinbridge.models.tracker import ItemFields
 
 
 def main() -> int:

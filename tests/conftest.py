@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import TEST_ENV, FakeLambdaContext, create_table, load_event as _load_event
+from tests.support import TEST_ENV, FakeLambdaContext, create_table
+from tests.support import load_event as _load_event
 
 # contract_session: every tracker request/response checked against the real OpenAPI documents
 pytest_plugins = ["tests.contract.plugin"]

@@ -115,9 +115,9 @@ def provision_webhook_node(monkeypatch, tracker: str = "jira-cloud", credentials
     secret; the node's environment points at both. Returns the queue URL."""
     import boto3
 
-    from twinbridge_tools.local.template import resource
     from twinbridge.settings import settings
     from twinbridge.wiring import wiring
+    from twinbridge_tools.local.template import resource
 
     spec = resource("SyncQueue")["Properties"]
     queue_url = boto3.client("sqs").create_queue(

@@ -6,9 +6,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from twinbridge.http.errors import install_error_handlers
-from twinbridge.http.requests import parse_body
 from twinbridge.errors import InvalidRequestError
+from twinbridge.http.errors import install_error_handlers
+from twinbridge.http.inputs import parse_body
 from twinbridge.models import admin as a
 from twinbridge.models.sync_admin import SyncRetryRequest
 from twinbridge.observability import logger, metrics

@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from twinbridge.http.errors import install_error_handlers
-from twinbridge.http.requests import parse_body, signed_request
+from twinbridge.http.inputs import parse_body, signed_request
 from twinbridge.models import messages as m
 from twinbridge.observability import logger, metrics
 from twinbridge.services import invitations, messaging, rotation

@@ -8,14 +8,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from twinbridge.http.errors import install_error_handlers
-from twinbridge.http.webhook_auth import install_webhook_error_handlers, verified_webhook
+from twinbridge.http.webhook_auth import verified_webhook
 from twinbridge.observability import logger, metrics
 from twinbridge.services.ingest_webhook import IDEMPOTENCY_CONFIG, ingest_webhook
 from twinbridge.wiring import wiring
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
-install_webhook_error_handlers(app)
 
 METRIC_BY_STATUS = {"queued": "WebhookQueued", "duplicate": "WebhookDuplicate", "ignored": "WebhookIgnored"}
 

@@ -25,6 +25,24 @@ class MalformedInvitationError(InvalidRequestError):
     code = "malformed_invitation"
 
 
+class PayloadTooLargeError(InvalidRequestError):
+    """A request body larger than its endpoint accepts."""
+
+    code = "payload_too_large"
+
+
+class NotATrackerEventError(InvalidRequestError):
+    """The body is JSON but not a webhook event of the tracker the endpoint serves (a REST response, a stray POST)."""
+
+    code = "not_a_tracker_event"
+
+
+class UnsupportedEventError(InvalidRequestError):
+    """A genuine tracker event of a type twinbridge does not sync (worklogs, sprints, an unknown ADO event type)."""
+
+    code = "unsupported_event"
+
+
 class AuthenticationError(TwinbridgeError):
     """Peer authentication failed. The message sent to the caller is always generic; ``reason`` is for our logs."""
 
@@ -34,6 +52,12 @@ class AuthenticationError(TwinbridgeError):
     def __init__(self, reason: str) -> None:
         super().__init__(self.PUBLIC_MESSAGE)
         self.reason = reason
+
+
+class WebhookAuthenticationError(AuthenticationError):
+    """A tracker delivery without valid proof of origin. ``reason`` is logged, never sent."""
+
+    PUBLIC_MESSAGE = "webhook authentication failed: the signature, token or credentials are missing or wrong"
 
 
 class NotFoundError(TwinbridgeError):
@@ -60,6 +84,12 @@ class ConnectionInactiveError(ConflictError):
     code = "connection_inactive"
 
 
+class DeliveryInProgressError(ConflictError):
+    """The same webhook delivery is being processed right now (a concurrent retry); the tracker should retry later."""
+
+    code = "delivery_in_progress"
+
+
 class InvitationExpiredError(TwinbridgeError):
     code = "invitation_expired"
 
@@ -75,5 +105,67 @@ class RemoteError(TwinbridgeError):
         self.remote_code = remote_code
 
 
-class NotImplementedYetError(TwinbridgeError):
-    code = "not_implemented"
+# --- sync ------------------------------------------------------------------------------------------
+class AttachmentTransferError(TwinbridgeError):
+    """An attachment could not be fetched from the partner's presigned URL, or did not match its hash."""
+
+    code = "attachment_transfer_failed"
+
+
+class ApplyFailedError(TwinbridgeError):
+    """An incoming replica could not be applied; the reason is recorded on the twin and the queue retries it."""
+
+    code = "apply_failed"
+
+
+# --- tracker calls -----------------------------------------------------------------------------
+class TrackerError(TwinbridgeError):
+    """A tracker call failed; names the tracker, the operation and the HTTP status (None: no answer)."""
+
+    code = "tracker_error"
+
+    def __init__(self, tracker: str, operation: str, status: int | None, detail: str) -> None:
+        where = f"{tracker} {operation}"
+        super().__init__(f"{where} failed ({status if status is not None else 'no response'}): {detail}")
+        self.tracker = tracker
+        self.operation = operation
+        self.status = status
+        self.detail = detail
+
+
+class TrackerAuthError(TrackerError):
+    """401: the credentials are wrong or expired."""
+
+    code = "tracker_unauthorized"
+
+
+class TrackerPermissionError(TrackerError):
+    """403: the technical user lacks a permission."""
+
+    code = "tracker_forbidden"
+
+
+class TrackerNotFoundError(TrackerError):
+    code = "tracker_not_found"
+
+
+class TrackerRejectedError(TrackerError):
+    """400/409/412/422: the tracker refused the content (a field, a transition, a stale revision)."""
+
+    code = "tracker_rejected"
+
+
+class TrackerThrottledError(TrackerError):
+    """429 after the retry budget; ``retry_after`` is the tracker's last hint in seconds."""
+
+    code = "tracker_throttled"
+
+    def __init__(self, tracker: str, operation: str, status: int | None, detail: str, retry_after: float | None) -> None:
+        super().__init__(tracker, operation, status, detail)
+        self.retry_after = retry_after
+
+
+class TrackerUnavailableError(TrackerError):
+    """5xx, timeouts or connection failures after the retry budget."""
+
+    code = "tracker_unavailable"

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-TrackerType = Literal["jira-cloud", "jira-dc", "azure-devops"]
+from twinbridge.models.base import TrackerKind
 
 
 class Settings(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
     node_name: str = Field(alias="NODE_NAME", min_length=1)
-    tracker_type: TrackerType = Field(alias="TRACKER_TYPE")
+    tracker_type: TrackerKind = Field(alias="TRACKER_TYPE")
     tracker_base_url: str = Field(default="", alias="TRACKER_BASE_URL")
     tracker_alt_base_url: str = Field(default="", alias="TRACKER_ALT_BASE_URL")
     tracker_secret_arn: str = Field(default="", alias="TRACKER_SECRET_ARN")

@@ -8,7 +8,6 @@ from typing import Any, Protocol
 
 from twinbridge.settings import Settings, settings
 
-
 WEBHOOK_DELIVERY_PK = "WEBHOOK#DELIVERY"
 
 
@@ -40,9 +39,10 @@ class Deps:
 
     @functools.cached_property
     def nonces(self):
+        from twinbridge.peers.signing import MAX_SKEW_SECONDS
         from twinbridge.store.nonces import NonceRepository
 
-        return NonceRepository(self.table)
+        return NonceRepository(self.table, ttl_seconds=2 * MAX_SKEW_SECONDS + 60)
 
     @functools.cached_property
     def events(self):

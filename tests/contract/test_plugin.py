@@ -11,8 +11,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.contract.checker import DC_ARRAY_TYPED_AS_ITEM, DC_PAGE_TYPED_AS_ITEM, REQUIRED_HEADERS, STATUS_ALIASES, Contract
-from tests.contract.checker import ContractViolation
+from tests.contract.checker import (
+    DC_ARRAY_TYPED_AS_ITEM,
+    DC_PAGE_TYPED_AS_ITEM,
+    REQUIRED_HEADERS,
+    STATUS_ALIASES,
+    Contract,
+    ContractViolation,
+)
 from tests.contract.plugin import check_exchange, contract_hook
 from tests.contract.support import canned_server
 

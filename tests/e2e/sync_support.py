@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Node, wait_until
-from twinbridge_tools.cli.dev import spawn_node, wait_ready
-from twinbridge_tools.local.aws import free_port
+from twinbridge.models.tracker import ItemFields, NativeText, TrackerItem
 from twinbridge.sync.basic_rules import is_marker, marker_for
-from twinbridge.trackers.base import ItemFields, NativeText, TrackerClient, TrackerItem
+from twinbridge.trackers.base import TrackerClient
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.trackers.factory import build_client
+from twinbridge_tools.cli.dev import spawn_node, wait_ready
+from twinbridge_tools.local.aws import free_port
 
 # name -> (public, tracker, projects): one project per connection the node takes part in.
 SYNC_NODES = {

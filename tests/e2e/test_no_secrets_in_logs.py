@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from tests.e2e.conftest import wait_until
-from twinbridge.peers.keys import b64d, new_manual_key, parse_manual_key
+from twinbridge.encoding import b64d
+from twinbridge.peers.keys import new_manual_key, parse_manual_key
 
 pytestmark = pytest.mark.e2e
 

@@ -18,9 +18,8 @@ from tests.e2e.sync_support import (
     labels,
     recently,
     start_sync_nodes,
-
 )
-from twinbridge.trackers.base import ItemFields
+from twinbridge.models.tracker import ItemFields
 
 pytestmark = pytest.mark.e2e
 WAIT = 30.0

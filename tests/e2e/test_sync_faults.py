@@ -21,7 +21,7 @@ import requests
 
 from tests.e2e.conftest import stop_nodes, wait_until
 from tests.e2e.sync_support import connect, create, labels, recently, start_sync_nodes, twin_status
-from twinbridge.trackers.base import ItemFields
+from twinbridge.models.tracker import ItemFields
 
 pytestmark = pytest.mark.e2e
 WAIT = 30.0

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from twinbridge_tools.local.template import functions, load_template
 from twinbridge.settings import Settings
 from twinbridge.store import keys
+from twinbridge_tools.local.template import functions, load_template
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]

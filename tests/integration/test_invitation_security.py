@@ -54,8 +54,9 @@ def private_node(monkeypatch) -> None:
 
 def crafted_code(**changes) -> str:
     """An invitation code as another node would issue it (a real X25519 half; nobody listens at its URL)."""
+    from twinbridge.encoding import b64e
     from twinbridge.models.invitation import InvitationCode
-    from twinbridge.peers.keys import b64e, new_ephemeral
+    from twinbridge.peers.keys import new_ephemeral
 
     fields = dict(
         connection_id="c-" + secrets.token_hex(16),
@@ -90,8 +91,9 @@ class Acceptor:
 
     @classmethod
     def for_code(cls, code_text: str, *, binding_secret: bytes | None = None) -> Acceptor:
+        from twinbridge.encoding import b64d, b64e
         from twinbridge.models.invitation import InvitationCode
-        from twinbridge.peers.keys import agree, b64d, b64e, new_ephemeral
+        from twinbridge.peers.keys import agree, new_ephemeral
 
         code = InvitationCode.decode(code_text)
         pair = new_ephemeral()
@@ -339,8 +341,9 @@ def accepted_here(deps, lambda_context) -> tuple[str, str, str]:
 def test_acceptance_fetch_without_the_invitation_secret_is_unauthorized_and_nothing_changes(
     accepted_here, lambda_context, table_snapshot
 ):
+    from twinbridge.encoding import b64d
     from twinbridge.models.invitation import InvitationCode
-    from twinbridge.peers.keys import b64d, handshake_key
+    from twinbridge.peers.keys import handshake_key
     from twinbridge.peers.signing import sign
 
     connection_id, code, _ = accepted_here
@@ -361,7 +364,7 @@ def test_acceptance_fetch_without_the_invitation_secret_is_unauthorized_and_noth
 # --- 4. keys never leave the node -----------------------------------------------------------------
 def _secret_spellings(item: dict) -> list[str]:
     """Every stored key of a connection item, in the spellings a leak could take."""
-    from twinbridge.peers.keys import b64d
+    from twinbridge.encoding import b64d
 
     stored = item["keys"]
     values = [entry["secret"] for entry in stored.get("inbound", [])]
@@ -423,8 +426,9 @@ def test_agreed_keys_are_never_returned_after_partner_accepted(invitation, table
 
 
 def test_agreed_keys_are_never_returned_after_accepting_here(accepted_here, table, lambda_context):
+    from twinbridge.encoding import b64d
     from twinbridge.models.invitation import InvitationCode
-    from twinbridge.peers.keys import b64d, handshake_key
+    from twinbridge.peers.keys import handshake_key
     from twinbridge.peers.signing import sign
 
     connection_id, code, accept_reply = accepted_here

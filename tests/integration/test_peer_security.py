@@ -384,7 +384,7 @@ def test_every_unauthorized_answer_is_identical_and_reveals_nothing(partner, lam
 # --- 4. keys never leave the node -----------------------------------------------------------------
 def _secret_spellings(item: dict) -> list[str]:
     """Every stored key of a connection item, in the spellings a leak could take."""
-    from twinbridge.peers.keys import b64d
+    from twinbridge.encoding import b64d
 
     stored = item["keys"]
     values = [entry["secret"] for entry in stored.get("inbound", [])]

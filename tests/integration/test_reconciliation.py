@@ -12,12 +12,12 @@ import requests
 
 from tests.support import FakeLambdaContext, load_event, provision_webhook_node, queued
 from twinbridge.models.admin import ManualConnectionRequest
+from twinbridge.models.tracker import ItemFields
 from twinbridge.peers.keys import new_manual_key
-from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
-from twinbridge_tools.simulators.jira import JiraSimulator
-from twinbridge.trackers.base import ItemFields
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.trackers.jira import JiraCloudClient
+from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
+from twinbridge_tools.simulators.jira import JiraSimulator
 
 BOT = {"email": "bot@acme.example", "api_token": "bot-token-0123456789", "webhook_secret": "hook-secret-0123456789"}
 

@@ -12,8 +12,8 @@ from twinbridge.models.admin import ManualConnectionRequest
 from twinbridge.models.replica import ItemIdentity, Replica, ReplicaMessage
 from twinbridge.models.twin import Twin
 from twinbridge.peers.keys import new_manual_key
-from twinbridge_tools.simulators.jira import JiraSimulator
 from twinbridge.store.twins import TwinRepository
+from twinbridge_tools.simulators.jira import JiraSimulator
 
 BOT = {"email": "bot@acme.example", "api_token": "bot-token-0123456789"}
 

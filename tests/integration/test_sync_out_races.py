@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from tests.support import provision_webhook_node
 from twinbridge.models.admin import ManualConnectionRequest
 from twinbridge.models.change import ChangeEvent, ChangeKind
+from twinbridge.models.tracker import ItemFields
 from twinbridge.models.twin import CommentLink
 from twinbridge.peers.keys import new_manual_key
-from twinbridge_tools.simulators.jira import JiraSimulator
-from twinbridge.trackers.base import ItemFields
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.trackers.jira import JiraCloudClient
+from twinbridge_tools.simulators.jira import JiraSimulator
 
 BOT = {"email": "bot@acme.example", "api_token": "bot-token-0123456789"}
 

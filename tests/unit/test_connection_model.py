@@ -9,6 +9,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from twinbridge.encoding import b64e
 from twinbridge.models.connection import (
     Connection,
     ConnectionStatus,
@@ -17,7 +18,7 @@ from twinbridge.models.connection import (
     Origin,
     validate_peer_url,
 )
-from twinbridge.peers.keys import b64e, key_id
+from twinbridge.peers.keys import key_id
 
 NOW = dt.datetime(2030, 6, 1, 12, 0, tzinfo=dt.UTC)
 

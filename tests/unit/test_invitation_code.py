@@ -8,9 +8,10 @@ import json
 
 import pytest
 
+from twinbridge.encoding import b64d, b64e
 from twinbridge.errors import MalformedInvitationError
 from twinbridge.models.invitation import PREFIX, InvitationCode
-from twinbridge.peers.keys import b64d, b64e, new_ephemeral
+from twinbridge.peers.keys import new_ephemeral
 
 
 def _with_checksum(body: str) -> str:

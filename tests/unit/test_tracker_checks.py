@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from twinbridge.models.tracker import PermissionReport, UserRef
 from twinbridge.services.tracker_checks import report_to_checks
-from twinbridge.trackers.base import PermissionReport, UserRef
 
 BOT = UserRef(account_id="5b10ac8d82e05b22cc7d4ef5", display_name="Twinbridge Bot", email="bot@acme.example")
 

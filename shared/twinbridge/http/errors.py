@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from pydantic import ValidationError
@@ -10,30 +12,47 @@ from pydantic import ValidationError
 from twinbridge import errors
 from twinbridge.observability import logger
 
-STATUS_BY_ERROR: list[tuple[type[errors.TwinbridgeError], int]] = [
-    (errors.AuthenticationError, 401),
-    (errors.NotFoundError, 404),
-    (errors.InvitationExpiredError, 410),
-    (errors.ConflictError, 409),
-    (errors.InvalidRequestError, 400),
-    (errors.RemoteError, 502),
-    (errors.NotImplementedYetError, 501),
-]
+LogLevel = Literal["none", "warning", "exception"]
 
 
-def error_response(status: int, code: str, message: str) -> Response:
+@dataclass(frozen=True)
+class ErrorRule:
+    """Errors of ``kind`` answer ``status``; ``log`` says what the node's log gets (only our own faults get a stack)."""
+
+    kind: type[errors.TwinbridgeError]
+    status: int
+    log: LogLevel
+
+
+# Ordered: the first rule whose kind matches wins, so subclasses come before their bases.
+STATUS_BY_ERROR: tuple[ErrorRule, ...] = (
+    ErrorRule(errors.AuthenticationError, 401, "none"),  # the precise reason is logged where it is found
+    ErrorRule(errors.NotFoundError, 404, "none"),
+    ErrorRule(errors.InvitationExpiredError, 410, "none"),
+    ErrorRule(errors.PayloadTooLargeError, 413, "none"),
+    ErrorRule(errors.ConflictError, 409, "none"),
+    ErrorRule(errors.InvalidRequestError, 400, "none"),
+    ErrorRule(errors.RemoteError, 502, "warning"),  # the partner's status is never passed through as ours
+    ErrorRule(errors.TrackerThrottledError, 503, "warning"),
+    ErrorRule(errors.TrackerError, 502, "warning"),
+    ErrorRule(errors.TwinbridgeError, 500, "exception"),
+)
+
+
+def rule_for(exc: errors.TwinbridgeError) -> ErrorRule:
+    return next(rule for rule in STATUS_BY_ERROR if isinstance(exc, rule.kind))
+
+
+def status_for(exc: errors.TwinbridgeError) -> int:
+    return rule_for(exc).status
+
+
+def error_response(status: int, code: str, message: str) -> Response[str]:
     return Response(
         status_code=status,
         content_type="application/json",
         body=json.dumps({"error": code, "message": message}),
     )
-
-
-def status_for(exc: errors.TwinbridgeError) -> int:
-    for kind, status in STATUS_BY_ERROR:
-        if isinstance(exc, kind):
-            return status
-    return 500
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -45,31 +64,31 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "invalid request body: " + "; ".join(parts[:10])
 
 
-def install_error_handlers(app) -> None:
+def install_error_handlers(app: Any) -> None:
     """Register the table on a Powertools resolver, the same for every function."""
 
     @app.exception_handler(errors.TwinbridgeError)
-    def _domain(exc: errors.TwinbridgeError) -> Response:
-        status = status_for(exc)
-        if status >= 500 and status != 502:
+    def _domain(exc: errors.TwinbridgeError) -> Response[str]:
+        rule = rule_for(exc)
+        if rule.log == "exception":
             logger.exception("request failed")
-        elif status == 502:
-            logger.warning("partner node call failed", extra={"error": exc.message})
-        return error_response(status, exc.code, exc.message)
+        elif rule.log == "warning":
+            logger.warning("upstream call failed", extra={"error": exc.message, "status": rule.status})
+        return error_response(rule.status, exc.code, exc.message)
 
     @app.exception_handler(ValidationError)
-    def _validation(exc: ValidationError) -> Response:
+    def _validation(exc: ValidationError) -> Response[str]:
         return error_response(400, "invalid_request", describe_validation_error(exc))
 
     @app.exception_handler(json.JSONDecodeError)
-    def _json(exc: json.JSONDecodeError) -> Response:
+    def _json(exc: json.JSONDecodeError) -> Response[str]:
         return error_response(400, "invalid_request", f"request body is not valid JSON (line {exc.lineno}, column {exc.colno})")
 
     @app.not_found
-    def _not_found(exc: Exception) -> Response:
+    def _not_found(exc: Exception) -> Response[str]:
         return error_response(404, "not_found", "no such route on this node")
 
     @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
+    def _unexpected(exc: Exception) -> Response[str]:
         logger.exception("unexpected failure")
         return error_response(500, "internal_error", "internal error; the node's logs have the details")

@@ -19,29 +19,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from twinbridge.errors import AuthenticationError, InvalidRequestError, NotFoundError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from twinbridge.errors import NotFoundError, WebhookAuthenticationError
+from twinbridge.http.inputs import MAX_BODY_BYTES, read_body
+from twinbridge.models.base import TRACKER_KINDS
 from twinbridge.observability import logger
 
 if TYPE_CHECKING:
     from twinbridge.trackers.credentials import TrackerCredentials
 
-MAX_WEBHOOK_BYTES = 1024 * 1024
+MAX_WEBHOOK_BYTES = MAX_BODY_BYTES
 TOKEN_HEADER = "x-twinbridge-token"
 SIGNATURE_HEADER = "x-hub-signature"
-TRACKERS = ("jira-cloud", "jira-dc", "azure-devops")
-
-
-class WebhookAuthenticationError(AuthenticationError):
-    """A delivery without valid proof of origin. ``reason`` is logged, never sent."""
-
-    code = "unauthorized"
-    PUBLIC_MESSAGE = "webhook authentication failed: the signature, token or credentials are missing or wrong"
-
-
-class PayloadTooLargeError(InvalidRequestError):
-    """The body exceeds what the webhook endpoint accepts (answered 413, see ``install_webhook_error_handlers``)."""
-
-    code = "payload_too_large"
 
 
 @dataclass(frozen=True)
@@ -131,32 +121,20 @@ def check_tracker_path(tracker: str, node_tracker: str) -> None:
     """``/hooks/{tracker}`` must name the tracker this node is attached to."""
     if tracker != node_tracker:
         shown = tracker[:40]
-        if tracker not in TRACKERS:
-            raise NotFoundError(f"unknown tracker '{shown}' in the webhook path; expected one of {', '.join(TRACKERS)}")
+        if tracker not in TRACKER_KINDS:
+            raise NotFoundError(f"unknown tracker '{shown}' in the webhook path; expected one of {', '.join(TRACKER_KINDS)}")
         raise NotFoundError(f"this node is attached to a {node_tracker} tracker; send its webhooks to /hooks/{node_tracker}, not /hooks/{shown}")
 
 
-def read_webhook(event, tracker: str) -> WebhookRequest:
+def read_webhook(event: APIGatewayProxyEventV2, tracker: str) -> WebhookRequest:
     """The raw body (at most MAX_WEBHOOK_BYTES, else 413), lower-cased headers and the parsed query string."""
-    body = event.body or ""
-    if event.is_base64_encoded:
-        try:
-            data = base64.b64decode(body)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidRequestError("request body is not valid base64") from exc
-    else:
-        data = body if isinstance(body, bytes) else body.encode("utf-8")
-    if len(data) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLargeError(
-            f"webhook body too large ({len(data)} bytes; at most {MAX_WEBHOOK_BYTES}); "
-            "narrow the webhook's fields or events so each delivery stays under 1 MB"
-        )
-    raw_event = getattr(event, "raw_event", {}) or {}
+    data = read_body(event, MAX_WEBHOOK_BYTES,
+                     advice="; narrow the webhook's fields or events so each delivery stays under 1 MB")
     return WebhookRequest(
         tracker=tracker,
         body=data,
         headers={name.lower(): value for name, value in (event.headers or {}).items()},
-        query=parse_qs(raw_event.get("rawQueryString", "") or "", keep_blank_values=True),
+        query=parse_qs(event.raw_event.get("rawQueryString", "") or "", keep_blank_values=True),
     )
 
 
@@ -181,19 +159,3 @@ def verified_webhook(
         logger.warning("webhook refused", extra={"tracker": tracker, "reason": exc.reason})
         raise
     return request
-
-
-def install_webhook_error_handlers(app) -> None:
-    """413 for oversized deliveries (on top of twinbridge.http.errors' table, which has no 413 yet)."""
-    from twinbridge.http.errors import error_response
-
-    @app.exception_handler(PayloadTooLargeError)
-    def _too_large(exc: PayloadTooLargeError):
-        return error_response(413, exc.code, exc.message)
-
-
-__all__ = [
-    "MAX_WEBHOOK_BYTES", "PayloadTooLargeError", "WebhookAuthenticationError", "WebhookRequest", "check_basic_auth",
-    "check_hub_signature", "check_token", "check_tracker_path", "install_webhook_error_handlers", "read_webhook",
-    "verified_webhook", "verify_webhook",
-]

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from twinbridge.models.base import StrictModel
 from twinbridge.models.connection import SHORT_NAME_PATTERN, Mode, validate_peer_url
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ConnectionTerms(_Strict):
+class ConnectionTerms(StrictModel):
     """What both setup styles (invitation, manual keys) ask the admin for."""
 
     name: str = Field(min_length=1, max_length=120)
@@ -34,7 +31,7 @@ class InitiateRequest(ConnectionTerms):
         return validate_peer_url(value)
 
 
-class AcceptInvitationRequest(_Strict):
+class AcceptInvitationRequest(StrictModel):
     code: str = Field(min_length=1, max_length=8192)
     project: str | None = Field(default=None, max_length=255)
     name: str | None = Field(default=None, max_length=120, description="local name; defaults to the invitation's")
@@ -62,7 +59,7 @@ class ManualConnectionRequest(ConnectionTerms):
         return self
 
 
-class SendMessageRequest(_Strict):
+class SendMessageRequest(StrictModel):
     kind: Literal["note"] = "note"
     text: str = Field(min_length=1, max_length=4000)
 

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ChangeTracker = Literal["jira-cloud", "jira-dc", "azure-devops"]
+from twinbridge.models.base import FrozenModel, TrackerKind
+
 CHANGE_MESSAGE_TYPE = "tracker.change"
 MAX_VALUE_CHARS = 4096
 
@@ -25,11 +26,8 @@ class ChangeKind(StrEnum):
     ATTACHMENT_REMOVED = "attachment_removed"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class ActorRef(_Strict):
+class ActorRef(FrozenModel):
     """Who made the change, as far as the payload tells (Jira Cloud: account id; Jira DC: name/key; ADO: unique name)."""
 
     account_id: str | None = None
@@ -48,7 +46,7 @@ class ActorRef(_Strict):
         return any(value is not None and value.strip().casefold() == wanted for value in ids)
 
 
-class FieldChangeItem(_Strict):
+class FieldChangeItem(FrozenModel):
     """One changed field: Jira changelog item (``from``/``to`` ids plus display strings) or ADO ``oldValue/newValue``."""
 
     field: str
@@ -60,10 +58,10 @@ class FieldChangeItem(_Strict):
     truncated: bool = Field(default=False, description="a value was cut to MAX_VALUE_CHARS; the worker re-reads the item")
 
 
-class ChangeEvent(_Strict):
+class ChangeEvent(FrozenModel):
     """A change to one tracker item. ``item_id`` is the stable id (Jira issue id, ADO work item id)."""
 
-    tracker: ChangeTracker
+    tracker: TrackerKind
     instance: str = Field(min_length=1, description="base URL of the tracker instance (Jira site, ADO collection)")
     item_id: str = Field(min_length=1)
     item_key: str | None = Field(default=None, description="PROJ-12 for Jira (absent in some DC comment events), the id for ADO")

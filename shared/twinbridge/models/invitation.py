@@ -7,6 +7,7 @@ import json
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from twinbridge.encoding import b64d, b64e
 from twinbridge.errors import MalformedInvitationError
 from twinbridge.models.connection import SHORT_NAME_PATTERN, Mode
 
@@ -33,16 +34,12 @@ class InvitationCode(BaseModel):
     @field_validator("public_key", "invitation_secret")
     @classmethod
     def _thirty_two_bytes(cls, value: str) -> str:
-        from twinbridge.peers.keys import b64d
-
         if len(b64d(value)) != 32:
             raise ValueError("must be 32 bytes, base64url")
         return value
 
     def encode(self) -> str:
         """``tbinv1.<base64url json>.<8 hex check>``, so a truncated paste is caught."""
-        from twinbridge.peers.keys import b64e
-
         body = b64e(json.dumps(self.model_dump(mode="json"), separators=(",", ":"), sort_keys=True).encode())
         return f"{PREFIX}{body}.{hashlib.sha256(body.encode()).hexdigest()[:8]}"
 
@@ -53,8 +50,6 @@ class InvitationCode(BaseModel):
         Raises:
             MalformedInvitationError: saying what is wrong, never echoing the code.
         """
-        from twinbridge.peers.keys import b64d
-
         compact = "".join(code.split())
         if not compact.startswith(PREFIX):
             raise MalformedInvitationError(f"invitation code is malformed: it must start with '{PREFIX}'")

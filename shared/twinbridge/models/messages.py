@@ -5,20 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from twinbridge.models.base import StrictModel
 from twinbridge.models.connection import utcnow
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
 
 # ``connection_id`` in the bodies below is the SENDER's id for the connection. Invited connections share one
 # id; manually keyed ones may not. The receiver identifies the connection by the key the request is signed with.
 
 
-class PeerMessage(_Strict):
+class PeerMessage(StrictModel):
     """The generic envelope: ordered per connection by ``seq``, acknowledged explicitly."""
 
     message_id: str
@@ -29,73 +25,73 @@ class PeerMessage(_Strict):
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class AcceptRequest(_Strict):
+class AcceptRequest(StrictModel):
     acceptor_public_key: str
     acceptor_node: str
     acceptor_url: str | None = None
 
 
-class AcceptResponse(_Strict):
+class AcceptResponse(StrictModel):
     initiator_node: str
     proof: str
 
 
-class AcceptanceResponse(_Strict):
+class AcceptanceResponse(StrictModel):
     """What a public acceptor hands a private initiator that polls for the result of its invitation."""
 
     acceptor_public_key: str
     acceptor_node: str
 
 
-class ConfirmRequest(_Strict):
+class ConfirmRequest(StrictModel):
     initiator_node: str
 
 
-class PingRequest(_Strict):
+class PingRequest(StrictModel):
     connection_id: str
     sent_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class PingResponse(_Strict):
+class PingResponse(StrictModel):
     node: str
     connection_id: str
     status: str
     received_at: dt.datetime
 
 
-class PushRequest(_Strict):
+class PushRequest(StrictModel):
     connection_id: str
     messages: list[PeerMessage] = Field(max_length=100)
 
 
-class PushResponse(_Strict):
+class PushResponse(StrictModel):
     acked_seq: int
 
 
-class PollRequest(_Strict):
+class PollRequest(StrictModel):
     connection_id: str
     ack_seq: int = Field(ge=0, description="highest seq the poller has applied; older messages are dropped")
     wait_seconds: float = Field(default=20, ge=0, le=25)
     max_messages: int = Field(default=50, ge=1, le=100)
 
 
-class PollResponse(_Strict):
+class PollResponse(StrictModel):
     messages: list[PeerMessage]
     more: bool = False
 
 
-class RotateRequest(_Strict):
+class RotateRequest(StrictModel):
     connection_id: str
     rotation_id: str
     public_key: str
 
 
-class RotateResponse(_Strict):
+class RotateResponse(StrictModel):
     public_key: str
     proof: str
 
 
-class RotateAnswerRequest(_Strict):
+class RotateAnswerRequest(StrictModel):
     """A private side's answer to a rotation offer it polled, posted back to the public offerer."""
 
     connection_id: str

@@ -8,30 +8,28 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 REPLICA_KIND = "sync.replica"
 LINKED_KIND = "sync.linked"
 UNLINKED_KIND = "sync.unlinked"
 
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from twinbridge.models.base import StrictModel
 
 
-class ItemIdentity(_Wire):
+class ItemIdentity(StrictModel):
     id: str
     key: str
     url: str = ""
 
 
-class Person(_Wire):
+class Person(StrictModel):
     display_name: str = ""
     email: str | None = None
     account_id: str | None = None
 
 
-class ReplicaComment(_Wire):
+class ReplicaComment(StrictModel):
     id: str
     author: Person | None = None
     body: dict[str, Any] = Field(description="canonical rich text (richtext.serialize)")
@@ -42,7 +40,7 @@ class ReplicaComment(_Wire):
         return _digest(self.body)
 
 
-class ReplicaAttachment(_Wire):
+class ReplicaAttachment(StrictModel):
     id: str
     filename: str
     size: int | None = None
@@ -52,7 +50,7 @@ class ReplicaAttachment(_Wire):
     url: str | None = Field(default=None, description="short-lived presigned GET, added when the message is sent")
 
 
-class Replica(_Wire):
+class Replica(StrictModel):
     """The item's state as its side shares it (only what the outgoing rules let through)."""
 
     item: ItemIdentity
@@ -80,7 +78,7 @@ class Replica(_Wire):
         return _digest(content)
 
 
-class ReplicaMessage(_Wire):
+class ReplicaMessage(StrictModel):
     """``sync.replica``: the newest state of one twin's item on the sending side. ``seq`` grows per twin and
     direction, so the receiver applies a replica at most once and never an older one after a newer one."""
 
@@ -91,14 +89,14 @@ class ReplicaMessage(_Wire):
     replica: Replica
 
 
-class LinkedMessage(_Wire):
+class LinkedMessage(StrictModel):
     """``sync.linked``: the receiving side created its copy; here is its identity (for status and links)."""
 
     twin_id: str
     item: ItemIdentity
 
 
-class UnlinkedMessage(_Wire):
+class UnlinkedMessage(StrictModel):
     """``sync.unlinked``: the item was deleted on the sending side; the copy stays, the link goes."""
 
     twin_id: str

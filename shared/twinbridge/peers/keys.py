@@ -7,7 +7,6 @@ two keys the other way round. Keys are derived, never transmitted: only X25519 p
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -15,24 +14,13 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from twinbridge.encoding import b64d, b64e
+
 KEY_BYTES = 32
 _KEY_ID_LABEL = b"twinbridge key id v1"
 
 
-def b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-_B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-def b64d(text: str) -> bytes:
-    """Strict base64url: any character outside the alphabet is an error, never silently dropped."""
-    text = text.strip()
-    if not _B64URL.fullmatch(text):
-        raise ValueError("not base64url text")
-    return base64.urlsafe_b64decode(text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4))
 
 
 def key_id(key: bytes) -> str:

@@ -7,11 +7,41 @@ import uuid
 from typing import Any
 
 from .degrade import (
-    LossLog, date_text, flatten_blocks, image_fallback, join_lines, panel_label, task_prefix, with_mark,
+    LossLog,
+    date_text,
+    flatten_blocks,
+    image_fallback,
+    join_lines,
+    panel_label,
+    task_prefix,
+    with_mark,
 )
 from .model import (
-    MARK_ORDER, Atom, Block, CodeBlock, Document, Emoji, Expand, HardBreak, Heading, Image, Inline, ListBlock,
-    ListItem, Mark, Mention, Panel, Paragraph, Quote, Rule, Table, TableCell, TableRow, TaskItem, TaskList, Text,
+    MARK_ORDER,
+    Atom,
+    Block,
+    CodeBlock,
+    Document,
+    Emoji,
+    Expand,
+    HardBreak,
+    Heading,
+    Image,
+    Inline,
+    ListBlock,
+    ListItem,
+    Mark,
+    Mention,
+    Panel,
+    Paragraph,
+    Quote,
+    Rule,
+    Table,
+    TableCell,
+    TableRow,
+    TaskItem,
+    TaskList,
+    Text,
 )
 
 PANEL_TYPES = {"info", "note", "tip", "warning", "error", "success", "custom"}

@@ -5,8 +5,27 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from .model import (
-    Atom, Block, CodeBlock, Emoji, Expand, HardBreak, Heading, Image, Inline, ListBlock, Loss, Mark, Mention,
-    Panel, Paragraph, Quote, Rule, Table, TaskItem, TaskList, Text,
+    Atom,
+    Block,
+    CodeBlock,
+    Emoji,
+    Expand,
+    HardBreak,
+    Heading,
+    Image,
+    Inline,
+    ListBlock,
+    Loss,
+    Mark,
+    Mention,
+    Panel,
+    Paragraph,
+    Quote,
+    Rule,
+    Table,
+    TaskItem,
+    TaskList,
+    Text,
 )
 
 PANEL_LABELS = {
@@ -66,11 +85,6 @@ def with_mark(children: list[Inline], mark: Mark) -> list[Inline]:
         else:
             out.append(node)
     return out
-
-
-def prefixed(prefix: str, children: list[Inline], bold: bool = True) -> list[Inline]:
-    marks = (Mark("strong"),) if bold else ()
-    return [Text(prefix, marks), Text(" ")] + list(children) if children else [Text(prefix, marks)]
 
 
 def flatten_blocks(blocks: list[Block]) -> list[list[Inline]]:

@@ -7,11 +7,40 @@ from html import escape
 from html.parser import HTMLParser
 
 from .degrade import (
-    LossLog, atom_fallback, emoji_label, flatten_blocks, join_lines, mention_label, panel_label, task_prefix,
+    LossLog,
+    atom_fallback,
+    emoji_label,
+    flatten_blocks,
+    join_lines,
+    mention_label,
+    panel_label,
+    task_prefix,
 )
 from .model import (
-    MARK_ORDER, Atom, Block, CodeBlock, Document, Emoji, Expand, HardBreak, Heading, Image, Inline, ListBlock,
-    ListItem, Mark, Mention, Panel, Paragraph, Quote, Rule, Table, TableCell, TableRow, TaskList, Text,
+    MARK_ORDER,
+    Atom,
+    Block,
+    CodeBlock,
+    Document,
+    Emoji,
+    Expand,
+    HardBreak,
+    Heading,
+    Image,
+    Inline,
+    ListBlock,
+    ListItem,
+    Mark,
+    Mention,
+    Panel,
+    Paragraph,
+    Quote,
+    Rule,
+    Table,
+    TableCell,
+    TableRow,
+    TaskList,
+    Text,
 )
 
 VOID = {"br", "hr", "img", "input", "meta", "link", "col", "wbr", "area", "base", "source", "embed", "param",

@@ -6,8 +6,25 @@ import re
 
 from .degrade import LossLog, flatten_block, flatten_blocks, join_lines, panel_label, task_prefix
 from .model import (
-    Block, CodeBlock, Document, Expand, HardBreak, Heading, Inline, ListBlock, ListItem, Mark, Panel, Paragraph,
-    Quote, Rule, Table, TableCell, TableRow, TaskList, Text,
+    Block,
+    CodeBlock,
+    Document,
+    Expand,
+    HardBreak,
+    Heading,
+    Inline,
+    ListBlock,
+    ListItem,
+    Mark,
+    Panel,
+    Paragraph,
+    Quote,
+    Rule,
+    Table,
+    TableCell,
+    TableRow,
+    TaskList,
+    Text,
 )
 from .wiki_inline import find_unescaped, parse_inline, render_inline
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from .degrade import LossLog, atom_fallback, emoji_label
 from .emoji import BY_SHORT_NAME, EMOTICONS, emoticon_at
 from .model import MARK_ORDER, Atom, Emoji, HardBreak, Image, Inline, Mark, Mention, Text

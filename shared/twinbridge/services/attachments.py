@@ -13,18 +13,15 @@ from typing import IO, Any
 
 import requests
 
-from twinbridge.errors import TwinbridgeError
+from twinbridge.errors import AttachmentTransferError
+from twinbridge.models.tracker import TrackerAttachment
 from twinbridge.observability import logger
-from twinbridge.trackers.base import TrackerAttachment, TrackerClient
+from twinbridge.trackers.base import TrackerClient
 from twinbridge.wiring import Deps
 
 PRESIGN_SECONDS = 15 * 60
 SPOOL_BYTES = 8 * 1024 * 1024
 CHUNK = 1024 * 1024
-
-
-class AttachmentTransferError(TwinbridgeError):
-    code = "attachment_transfer_failed"
 
 
 class _HashingWriter:

@@ -21,6 +21,7 @@ from twinbridge.peers import keys as crypto
 from twinbridge.services import messaging, tracker_checks
 from twinbridge.wiring import Deps
 
+
 def add_manual(deps: Deps, request: ManualConnectionRequest) -> Connection:
     """IssueSYNC-style setup: both admins type the same pair of keys, crosswise."""
     if not deps.settings.node_public and request.remote_url is None:

@@ -15,10 +15,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from twinbridge.errors import ConflictError, TwinbridgeError
+from twinbridge.errors import DeliveryInProgressError, TwinbridgeError, UnsupportedEventError
 from twinbridge.models.change import CHANGE_MESSAGE_TYPE, ChangeEvent, WebhookReceiptResponse
 from twinbridge.observability import logger
-from twinbridge.trackers.webhooks import UnsupportedEventError, parse_webhook
+from twinbridge.trackers.webhooks import parse_webhook
 from twinbridge.wiring import Deps, WorkQueue
 
 DEDUP_WINDOW_SECONDS = 2 * 24 * 3600  # trackers retry for hours (ADO) or minutes (Jira); keep ids two days
@@ -39,12 +39,6 @@ IDEMPOTENCY_CONFIG = IdempotencyConfig(
     expires_after_seconds=DEDUP_WINDOW_SECONDS,
     response_hook=_mark_duplicate,
 )
-
-
-class DeliveryInProgressError(ConflictError):
-    """The same delivery is being processed right now (a concurrent retry); the tracker should retry later."""
-
-    code = "delivery_in_progress"
 
 
 class QueueNotConfiguredError(TwinbridgeError):

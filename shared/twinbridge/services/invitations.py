@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from twinbridge.encoding import b64d, b64e
 from twinbridge.errors import (
     BothSidesPrivateError,
     ConflictError,
@@ -105,8 +106,8 @@ def initiate(deps: Deps, request: InitiateRequest, seen_as: str | None = None) -
         mode=request.mode,
         initiator_url=own_url,
         expires_at=expires_at,
-        public_key=crypto.b64e(pair.public),
-        invitation_secret=crypto.b64e(invitation_secret),
+        public_key=b64e(pair.public),
+        invitation_secret=b64e(invitation_secret),
     ).encode()
     deps.events.record(connection_id, "invitation.created", f"expires {expires_at.isoformat()}")
     logger.info("invitation created", extra={"connection_id": connection_id, "partner_private": request.partner_url is None})
@@ -144,7 +145,7 @@ def receive_accept(deps: Deps, connection_id: str, request: SignedRequest, body:
     try:
         agreed = crypto.agree(
             conn.keys.ephemeral_private.get_secret_value(),
-            crypto.b64d(body.acceptor_public_key),
+            b64d(body.acceptor_public_key),
             context=connection_id,
             binding_secret=conn.keys.invitation_secret.get_secret_value(),
             first_party=True,
@@ -187,7 +188,7 @@ def fetch_acceptance(deps: Deps, conn: Connection) -> bool:
         raise
     agreed = crypto.agree(
         conn.keys.ephemeral_private.get_secret_value(),
-        crypto.b64d(acceptance.acceptor_public_key),
+        b64d(acceptance.acceptor_public_key),
         context=conn.id,
         binding_secret=invitation_secret,
         first_party=True,
@@ -218,10 +219,10 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
     if deps.connections.find(code.connection_id) is not None:
         raise InvitationUsedError(f"this node already holds connection {code.connection_id}: the code was used here")
     pair = crypto.new_ephemeral()
-    invitation_secret = crypto.b64d(code.invitation_secret)
+    invitation_secret = b64d(code.invitation_secret)
     try:
         agreed = crypto.agree(
-            pair.private, crypto.b64d(code.public_key), context=code.connection_id,
+            pair.private, b64d(code.public_key), context=code.connection_id,
             binding_secret=invitation_secret, first_party=False,
         )
     except ValueError as exc:
@@ -247,11 +248,11 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
             f"/invitations/{code.connection_id}/accept",
             agreed.outbound,
             AcceptRequest(
-                acceptor_public_key=crypto.b64e(pair.public), acceptor_node=deps.settings.node_name, acceptor_url=own_url
+                acceptor_public_key=b64e(pair.public), acceptor_node=deps.settings.node_name, acceptor_url=own_url
             ),
             AcceptResponse,
         )
-        if not crypto.check_proof(agreed.inbound, response.proof, *_accept_proof_parts(code.connection_id, crypto.b64e(pair.public))):
+        if not crypto.check_proof(agreed.inbound, response.proof, *_accept_proof_parts(code.connection_id, b64e(pair.public))):
             raise RemoteError("the inviting node could not prove it holds the invitation's key; nothing was stored")
         _complete(deps, conn, agreed, response.initiator_node)
         deps.connections.create(conn)
@@ -263,7 +264,7 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
             outbound=agreed.outbound,
             handshake_key=crypto.handshake_key(invitation_secret, code.connection_id),
         )
-        conn.handshake_public_key = crypto.b64e(pair.public)
+        conn.handshake_public_key = b64e(pair.public)
         deps.connections.create(conn)
         deps.events.record(conn.id, "invitation.accepted", "waiting for the private initiator to fetch the acceptance")
     logger.info("invitation accepted locally", extra={"connection_id": conn.id, "status": conn.status.value})

@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from twinbridge.errors import TrackerError
 from twinbridge.models.change import ChangeEvent, ChangeKind
 from twinbridge.observability import logger
 from twinbridge.services.ingest_webhook import enqueue_change
 from twinbridge.store.watermarks import ScanState, iso
-from twinbridge.trackers.base import TrackerClient, TrackerError
+from twinbridge.trackers.base import TrackerClient
 from twinbridge.wiring import Deps
 
 OVERLAP = timedelta(minutes=2)

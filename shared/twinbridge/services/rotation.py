@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from twinbridge.encoding import b64d, b64e
 from twinbridge.errors import ConflictError, InvalidRequestError, RemoteError
 from twinbridge.models.connection import Connection, InboundKey, utcnow
 from twinbridge.models.messages import PeerMessage, PingResponse, RotateAnswerRequest, RotateRequest, RotateResponse
@@ -51,7 +52,7 @@ def rotate_keys(deps: Deps, connection_id: str) -> Connection:
     conn.keys.rotation_id = rotation_id
     conn.keys.rotation_private = pair.private
     deps.connections.save(conn)
-    offer = RotateRequest(connection_id=conn.id, rotation_id=rotation_id, public_key=crypto.b64e(pair.public))
+    offer = RotateRequest(connection_id=conn.id, rotation_id=rotation_id, public_key=b64e(pair.public))
     if conn.can_call_remote:
         answer = deps.peer_client.call(
             conn.remote_url, "POST", "/keys/rotate", conn.keys.outbound.get_secret_value(), offer, RotateResponse
@@ -71,7 +72,7 @@ def complete_rotation(deps: Deps, connection_id: str, rotation_id: str, partner_
         raise ConflictError("this rotation is not the one pending on the connection (superseded or finished)")
     try:
         agreed = crypto.agree(
-            conn.keys.rotation_private.get_secret_value(), crypto.b64d(partner_public),
+            conn.keys.rotation_private.get_secret_value(), b64d(partner_public),
             context=_context(rotation_id), binding_secret=b"", first_party=True,
         )
     except ValueError as exc:
@@ -90,7 +91,7 @@ def answer_rotation(deps: Deps, conn: Connection, offer: RotateRequest) -> Rotat
     pair = crypto.new_ephemeral()
     try:
         agreed = crypto.agree(
-            pair.private, crypto.b64d(offer.public_key),
+            pair.private, b64d(offer.public_key),
             context=_context(offer.rotation_id), binding_secret=b"", first_party=False,
         )
     except ValueError as exc:
@@ -100,7 +101,7 @@ def answer_rotation(deps: Deps, conn: Connection, offer: RotateRequest) -> Rotat
     conn.keys.next_inbound_key_id = crypto.key_id(agreed.inbound)
     deps.connections.save(conn)
     deps.events.record(conn.id, "keys.rotation_answered", "switching once the partner uses the new key")
-    return RotateResponse(public_key=crypto.b64e(pair.public), proof=crypto.proof(agreed.outbound, "rotate", offer.rotation_id))
+    return RotateResponse(public_key=b64e(pair.public), proof=crypto.proof(agreed.outbound, "rotate", offer.rotation_id))
 
 
 def promote_if_confirmed(deps: Deps, conn: Connection, used_key_id: str) -> Connection:

@@ -129,7 +129,7 @@ def _requeue_apply(deps: Deps, conn: Connection, twin: Twin, seq: int) -> RetryQ
         return queued
     try:  # no queue: queue_apply applies inline
         sync_in.queue_apply(deps, conn.id, twin.twin_id, seq)
-    except (sync_in.ApplyFailedError, TwinbridgeError) as exc:
+    except TwinbridgeError as exc:
         return queued.model_copy(update={"status": "failed", "detail": str(exc)[:500]})
     return queued.model_copy(update={"status": "done"})
 

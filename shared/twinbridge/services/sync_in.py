@@ -10,7 +10,13 @@ import hashlib
 import time
 from datetime import timedelta
 
-from twinbridge.errors import ConcurrentModificationError, NotFoundError
+from twinbridge.errors import (
+    ApplyFailedError,
+    AttachmentTransferError,
+    ConcurrentModificationError,
+    NotFoundError,
+    TrackerNotFoundError,
+)
 from twinbridge.models.connection import Connection, utcnow
 from twinbridge.models.messages import PeerMessage
 from twinbridge.models.replica import (
@@ -23,13 +29,14 @@ from twinbridge.models.replica import (
     UnlinkedMessage,
     field_versions,
 )
+from twinbridge.models.tracker import NativeText, TrackerItem
 from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, Twin, TwinError
 from twinbridge.observability import logger
 from twinbridge.richtext import from_canonical
 from twinbridge.richtext.model import Document, Paragraph, Text
 from twinbridge.services import attachments, messaging
 from twinbridge.sync import basic_rules
-from twinbridge.trackers.base import NativeText, TrackerClient, TrackerItem, TrackerNotFoundError
+from twinbridge.trackers.base import TrackerClient
 from twinbridge.wiring import Deps
 
 APPLY_TYPE = "sync.apply"
@@ -275,7 +282,7 @@ def _copy_attachment(client: TrackerClient, twin: Twin, local: TrackerItem, atta
         if staged.sha256 == attachment.sha256 and local_id in present:
             return AttachmentLink(local_id=local_id, sha256=attachment.sha256)
     if not attachment.url:
-        raise attachments.AttachmentTransferError(f"attachment {attachment.filename!r} arrived without a download URL")
+        raise AttachmentTransferError(f"attachment {attachment.filename!r} arrived without a download URL")
     with attachments.fetch_verified(attachment.url, attachment.sha256) as (stream, size):
         uploaded = client.upload_attachment(local.key, attachment.filename, stream, size)
     return AttachmentLink(local_id=uploaded.id, sha256=attachment.sha256)
@@ -290,10 +297,6 @@ def _record_error(deps: Deps, twin: Twin, reason: str) -> Exception:
     deps.twins.update(twin.connection_id, twin.twin_id, record)
     logger.warning("twin apply failed; retried with backoff", extra={"twin": twin.twin_id, "reason": reason[:300]})
     return ApplyFailedError(f"twin {twin.twin_id}: {reason}")
-
-
-class ApplyFailedError(Exception):
-    """Raised to the queue so the apply is retried (the reason is already recorded on the twin)."""
 
 
 def _target(client: TrackerClient, conn: Connection) -> basic_rules.Target:

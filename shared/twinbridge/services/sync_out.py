@@ -4,7 +4,7 @@ last one sent for that twin. Deleting an item unlinks its twins (the partner's c
 
 from __future__ import annotations
 
-from twinbridge.errors import ConcurrentModificationError, TwinbridgeError
+from twinbridge.errors import ConcurrentModificationError, TrackerNotFoundError, TwinbridgeError
 from twinbridge.models.change import ChangeEvent, ChangeKind
 from twinbridge.models.connection import Connection, utcnow
 from twinbridge.models.replica import (
@@ -15,11 +15,12 @@ from twinbridge.models.replica import (
     UnlinkedMessage,
     field_versions,
 )
+from twinbridge.models.tracker import TrackerItem
 from twinbridge.models.twin import StagedAttachment, Twin, TwinError
 from twinbridge.observability import logger
 from twinbridge.services import attachments, messaging
 from twinbridge.sync import basic_rules
-from twinbridge.trackers.base import TrackerClient, TrackerItem, TrackerNotFoundError
+from twinbridge.trackers.base import TrackerClient
 from twinbridge.wiring import Deps
 
 SAVE_ATTEMPTS = 3

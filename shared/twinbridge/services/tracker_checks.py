@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from twinbridge.models.admin import CheckResult
 from twinbridge.models.connection import Connection
-from twinbridge.trackers.base import PERMISSIONS, PermissionReport, TrackerClient
+from twinbridge.models.tracker import PERMISSIONS, PermissionReport
+from twinbridge.trackers.base import TrackerClient
 
 _LABELS = {
     "browse": "browse the project",

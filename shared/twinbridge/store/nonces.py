@@ -6,13 +6,15 @@ import time
 
 from botocore.exceptions import ClientError
 
-from twinbridge.peers.signing import MAX_SKEW_SECONDS
 from twinbridge.store import keys as k
 
 
 class NonceRepository:
-    def __init__(self, table) -> None:
+    """``ttl_seconds`` must outlast the window in which a signed request is accepted (the signing skew, both ways)."""
+
+    def __init__(self, table, ttl_seconds: int) -> None:
         self._table = table
+        self._ttl_seconds = ttl_seconds
 
     def remember(self, nonce: str) -> bool:
         """Record ``nonce``; False when it was seen before (a replay)."""
@@ -21,7 +23,7 @@ class NonceRepository:
                 Item={
                     "PK": k.nonce_pk(nonce),
                     "SK": k.NONCE_SK,
-                    k.TTL_ATTRIBUTE: int(time.time()) + 2 * MAX_SKEW_SECONDS + 60,
+                    k.TTL_ATTRIBUTE: int(time.time()) + self._ttl_seconds,
                 },
                 ConditionExpression="attribute_not_exists(PK)",
             )

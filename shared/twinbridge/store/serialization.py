@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from twinbridge.encoding import b64d, b64e
 from twinbridge.models.connection import Connection, KeyMaterial
-from twinbridge.peers.keys import b64d, b64e
 from twinbridge.store import keys as k
 
 _SECRET_FIELDS = ("outbound", "ephemeral_private", "invitation_secret", "handshake_key", "rotation_private", "next_outbound")

@@ -17,12 +17,12 @@ from twinbridge.models.replica import (
     ReplicaComment,
     field_versions,
 )
+from twinbridge.models.tracker import ItemFields, NativeText, TrackerComment, TrackerItem, UserRef
 from twinbridge.models.twin import Twin
 from twinbridge.richtext import from_canonical, to_canonical
 from twinbridge.richtext.model import Document, Mark, Paragraph, Text
 from twinbridge.richtext.normalize import normalized
 from twinbridge.richtext.serialize import from_json, to_json
-from twinbridge.trackers.base import ItemFields, NativeText, TrackerComment, TrackerItem, UserRef
 
 MARKER_PREFIX = "twinbridge-"
 FALLBACK_TYPE = "Task"

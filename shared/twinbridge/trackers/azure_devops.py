@@ -33,22 +33,24 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.auth import AuthBase
 
-from twinbridge.trackers.base import (
+from twinbridge.errors import (
+    TrackerAuthError,
+    TrackerError,
+    TrackerNotFoundError,
+    TrackerPermissionError,
+    TrackerRejectedError,
+)
+from twinbridge.models.tracker import (
     PERMISSIONS,
     ItemFields,
     ItemRef,
     NativeText,
     PermissionReport,
+    TextFormat,
     TrackerAttachment,
-    TrackerAuthError,
     TrackerComment,
-    TrackerError,
     TrackerItem,
     TrackerKind,
-    TrackerNotFoundError,
-    TrackerPermissionError,
-    TrackerRejectedError,
-    TextFormat,
     UserRef,
 )
 from twinbridge.trackers.http import RetryPolicy, TrackerHttp, decode_json

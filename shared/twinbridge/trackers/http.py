@@ -19,8 +19,7 @@ from typing import Any
 
 import requests
 
-from twinbridge.observability import logger
-from twinbridge.trackers.base import (
+from twinbridge.errors import (
     TrackerAuthError,
     TrackerError,
     TrackerNotFoundError,
@@ -29,6 +28,7 @@ from twinbridge.trackers.base import (
     TrackerThrottledError,
     TrackerUnavailableError,
 )
+from twinbridge.observability import logger
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 

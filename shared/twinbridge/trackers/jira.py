@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from requests.auth import AuthBase
 
-from twinbridge.trackers.base import (
+from twinbridge.errors import (
+    TrackerAuthError,
+    TrackerError,
+    TrackerNotFoundError,
+    TrackerPermissionError,
+    TrackerRejectedError,
+)
+from twinbridge.models.tracker import (
     PERMISSIONS,
     ItemFields,
     ItemRef,
@@ -25,14 +32,9 @@ from twinbridge.trackers.base import (
     PermissionReport,
     TextFormat,
     TrackerAttachment,
-    TrackerAuthError,
     TrackerComment,
-    TrackerError,
     TrackerItem,
     TrackerKind,
-    TrackerNotFoundError,
-    TrackerPermissionError,
-    TrackerRejectedError,
     UserRef,
 )
 from twinbridge.trackers.http import RetryPolicy, TrackerHttp

@@ -14,18 +14,17 @@ from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 
 from tests.support import CORPORA
-from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
-from twinbridge.trackers.azure_devops import AzureDevOpsClient
-from twinbridge.trackers.base import (
-    ItemFields,
-    NativeText,
+from twinbridge.errors import (
     TrackerAuthError,
     TrackerPermissionError,
     TrackerRejectedError,
     TrackerThrottledError,
     TrackerUnavailableError,
 )
+from twinbridge.models.tracker import ItemFields, NativeText
+from twinbridge.trackers.azure_devops import AzureDevOpsClient
 from twinbridge.trackers.http import RetryPolicy
+from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
 
 PROJECT = "Fabrikam"
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, max_wait=60)
@@ -177,7 +176,7 @@ def test_change_status_moves_the_state_and_a_refused_state_is_named(client, sim)
 
 
 def test_missing_item_is_not_found(client):
-    from twinbridge.trackers.base import TrackerNotFoundError
+    from twinbridge.errors import TrackerNotFoundError
 
     with pytest.raises(TrackerNotFoundError) as caught:
         client.get_item("4242")
@@ -309,7 +308,7 @@ def test_attachment_round_trip_is_spec_checked(client):
 
 
 def test_attachment_url_on_another_host_gets_no_credentials(client):
-    from twinbridge.trackers.base import TrackerAttachment
+    from twinbridge.models.tracker import TrackerAttachment
 
     foreign = TrackerAttachment(id="x", filename="x", content_url="https://evil.example/_apis/wit/attachments/x")
     with pytest.raises(TrackerRejectedError):

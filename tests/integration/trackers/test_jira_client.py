@@ -11,19 +11,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from twinbridge_tools.simulators.jira import ALL_PERMISSIONS, JiraSimulator
-from twinbridge.trackers.base import (
-    ItemFields,
-    NativeText,
+from twinbridge.errors import (
     TrackerAuthError,
     TrackerPermissionError,
     TrackerRejectedError,
     TrackerThrottledError,
     TrackerUnavailableError,
 )
+from twinbridge.models.tracker import ItemFields, NativeText
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.trackers.http import RetryPolicy
 from twinbridge.trackers.jira import JiraCloudClient, JiraDcClient
+from twinbridge_tools.simulators.jira import ALL_PERMISSIONS, JiraSimulator
 
 try:  # every request and simulator response checked against the vendored OpenAPI documents, once available
     from tests.contract.plugin import contract_session  # noqa: F401
@@ -202,7 +201,7 @@ def test_create_item_with_an_unknown_type_is_rejected(make):
 
 
 def test_get_unknown_item_raises_not_found(make):
-    from twinbridge.trackers.base import TrackerNotFoundError
+    from twinbridge.errors import TrackerNotFoundError
 
     with pytest.raises(TrackerNotFoundError):
         make().get_item("PRJ-999")

@@ -11,11 +11,11 @@ import pytest
 import requests
 
 from tests.support import CORPORA
-from twinbridge_tools.simulators.jira import JiraSimulator
-from twinbridge_tools.simulators.server import LoopbackServer, SimRequest, SimResponse
-from twinbridge.trackers.base import ItemFields, NativeText
+from twinbridge.models.tracker import ItemFields, NativeText
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.trackers.jira import JiraCloudClient, JiraDcClient
+from twinbridge_tools.simulators.jira import JiraSimulator
+from twinbridge_tools.simulators.server import LoopbackServer, SimRequest, SimResponse
 
 CORPUS = CORPORA / "jira-webhooks"
 # The real payload of the same event (attachment_deleted has no real sample: it is compared with attachment_created).

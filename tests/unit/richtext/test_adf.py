@@ -6,8 +6,20 @@ from tests.unit.richtext.builders import bullet, doc, link, mention, ordered, pa
 from tests.unit.richtext.corpus import schema_errors
 from twinbridge.richtext import convert, from_canonical, plain_text, to_canonical
 from twinbridge.richtext.model import (
-    CodeBlock, Document, Heading, Image, ListBlock, ListItem, Mark, Panel, Paragraph, Quote, Table, TableCell,
-    TableRow, Text,
+    CodeBlock,
+    Document,
+    Heading,
+    Image,
+    ListBlock,
+    ListItem,
+    Mark,
+    Panel,
+    Paragraph,
+    Quote,
+    Table,
+    TableCell,
+    TableRow,
+    Text,
 )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from twinbridge.models.replica import Person, Replica, ReplicaAttachment, ReplicaComment
+from twinbridge.models.tracker import ItemFields, NativeText, TrackerAttachment, TrackerComment, TrackerItem, UserRef
 from twinbridge.models.twin import AttachmentLink, CommentLink, Twin
 from twinbridge.richtext import plain_text, to_canonical
 from twinbridge.richtext.serialize import from_json, to_json
@@ -20,14 +21,6 @@ from twinbridge.sync.basic_rules import (
     marker_for,
     outgoing,
     plan,
-)
-from twinbridge.trackers.base import (
-    ItemFields,
-    NativeText,
-    TrackerAttachment,
-    TrackerComment,
-    TrackerItem,
-    UserRef,
 )
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from twinbridge.models.replica import ItemIdentity, Replica, field_versions
+from twinbridge.models.tracker import TrackerItem
 from twinbridge.models.twin import Twin
 from twinbridge.sync.basic_rules import Target, fields_to_take, plan
-from twinbridge.trackers.base import TrackerItem
 
 T = datetime(2026, 11, 23, tzinfo=UTC)
 TARGET = Target(text_format="html", issue_types=["Task", "Bug"], default_type="Task", remote_short_name="acme",

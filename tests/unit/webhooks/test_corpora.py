@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.support import CORPORA
-from twinbridge.errors import InvalidRequestError
+from twinbridge.errors import InvalidRequestError, NotATrackerEventError, UnsupportedEventError
 from twinbridge.http.errors import status_for
 from twinbridge.models.change import ChangeEvent, ChangeKind
-from twinbridge.trackers.webhooks import NotATrackerEventError, UnsupportedEventError, parse_webhook
+from twinbridge.trackers.webhooks import parse_webhook
 
 JIRA = CORPORA / "jira-webhooks"
 ADO = CORPORA / "ado-webhooks"

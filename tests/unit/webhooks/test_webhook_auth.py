@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+
 import pytest
 
-from twinbridge.errors import NotFoundError
+from twinbridge.errors import NotFoundError, PayloadTooLargeError, WebhookAuthenticationError
 from twinbridge.http.errors import status_for
 from twinbridge.http.webhook_auth import (
     MAX_WEBHOOK_BYTES,
-    PayloadTooLargeError,
-    WebhookAuthenticationError,
     WebhookRequest,
     check_basic_auth,
     check_hub_signature,
@@ -21,9 +20,9 @@ from twinbridge.http.webhook_auth import (
     read_webhook,
     verify_webhook,
 )
-from twinbridge_tools.local.template import resource
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.wiring import WEBHOOK_DELIVERY_PK
+from twinbridge_tools.local.template import resource
 
 SECRET = "s3cret-webhook-value"
 BODY = b'{"webhookEvent":"jira:issue_updated","timestamp":1}'

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from twinbridge.errors import TwinbridgeError
+from twinbridge.models.tracker import ItemFields, NativeText, TrackerItem
+from twinbridge.trackers.base import TrackerClient
 from twinbridge_tools.cli import render
 from twinbridge_tools.cli.admin_client import AdminClient, CliError
-from twinbridge.errors import TwinbridgeError
-from twinbridge.trackers.base import ItemFields, NativeText, TrackerClient, TrackerItem
 
 STEP_TIMEOUT = 60.0
 STEPS = (

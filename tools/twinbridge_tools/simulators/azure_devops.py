@@ -53,7 +53,6 @@ CATEGORIES = [  # (name, reference name, default type, member types)
     ("Task Category", "Microsoft.TaskCategory", "Task", ["Task"]),
     ("Test Case Category", "Microsoft.TestCaseCategory", "Test Case", ["Test Case"]),
 ]
-IDENTITY_FIELDS = ("System.CreatedBy", "System.ChangedBy", "System.AssignedTo", "System.AuthorizedAs")
 READ_ONLY_FIELDS = frozenset({"System.Id", "System.Rev", "System.CreatedDate", "System.CreatedBy", "System.ChangedDate",
                               "System.ChangedBy", "System.TeamProject", "System.CommentCount", "System.AuthorizedDate",
                               "System.RevisedDate", "System.Watermark"})

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 
 from twinbridge.models.change import ChangeEvent
 from twinbridge.trackers.webhooks import azure_devops, jira
-from twinbridge.trackers.webhooks.common import NotATrackerEventError, UnsupportedEventError
 
-__all__ = ["NotATrackerEventError", "UnsupportedEventError", "parse_webhook"]
+__all__ = ["parse_webhook"]
 
 PARSERS = {"jira-cloud": jira.parse, "jira-dc": jira.parse, "azure-devops": azure_devops.parse}
 

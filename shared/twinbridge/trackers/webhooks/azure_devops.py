@@ -11,10 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from twinbridge.errors import NotATrackerEventError, UnsupportedEventError
 from twinbridge.models.change import ActorRef, ChangeEvent, ChangeKind, FieldChangeItem, clip
 from twinbridge.trackers.webhooks.common import (
-    NotATrackerEventError,
-    UnsupportedEventError,
     as_dict,
     base_url_before,
     body_delivery_id,

@@ -9,19 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from twinbridge.errors import InvalidRequestError
-
-
-class NotATrackerEventError(InvalidRequestError):
-    """The body is JSON but not a webhook event of the tracker the endpoint serves (a REST response, a stray POST)."""
-
-    code = "not_a_tracker_event"
-
-
-class UnsupportedEventError(InvalidRequestError):
-    """A genuine tracker event of a type twinbridge does not sync (worklogs, sprints, an unknown ADO event type)."""
-
-    code = "unsupported_event"
+from twinbridge.errors import InvalidRequestError, NotATrackerEventError
 
 
 def load_object(body: bytes, expected: str) -> dict[str, Any]:
