@@ -60,7 +60,7 @@ lint-template: tools
 test: venv tools lint-template
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# The local node (no AWS): `make run ARGS="--port 8080"` passes options through.
+# The local nodes (no AWS): `make run ARGS="--public-port 8810 --private-port 8820"` passes options through.
 run: venv
 	$(VENV)/bin/twinbridge dev $(ARGS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -73,6 +74,8 @@ def test_readme_flow_initiate_public_accept_private_active_within_5_seconds(dev_
         assert len(re.findall(r"\[OK\s*\] permission: ", report)) == 5 and "[FAILED" not in report
     listed = _cli(state_dir, "--node", "public", "connection", "list").stdout
     assert connection_id in listed and "active" in listed
+    listed_json = json.loads(_cli(state_dir, "connection", "list", "--node", "public", "--json").stdout)  # flags last
+    assert [conn["id"] for conn in listed_json["connections"]] == [connection_id]
 
 
 def test_cli_errors_are_clear_and_exit_non_zero(dev_nodes):
@@ -107,3 +110,20 @@ def test_a_change_in_the_simulated_jira_reaches_the_public_nodes_queue_through_i
     else:
         raise AssertionError("the webhook never reached the node's queue; log messages: "
                              + ", ".join(str(line.get("message")) for line in lines[-20:]))
+
+
+def test_dev_on_a_taken_port_exits_at_once_naming_the_port(tmp_path):
+    """A second 'make run' while the first holds its port: one line on stderr, exit 2, nothing started."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "twinbridge_tools.cli.main", "dev", "--state-dir", str(tmp_path / "state"),
+             "--public-port", str(taken), "--private-port", str(free_port())],
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"port {taken} (wanted by the public node) is in use" in result.stderr
+    assert "--public-port" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == "" and not (tmp_path / "state").exists()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from twinbridge_tools.cli.admin_client import AdminClient, CliError
@@ -34,10 +37,56 @@ def node_url(name: str, explicit_dir: str | None = None) -> str:
     return nodes[name]["url"]
 
 
+def port_problem(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why a node could not listen on ``port`` (``None``: it can). Binds the way the node's HTTP server does
+    (SO_REUSEADDR, so a port left in TIME_WAIT by a node that just stopped counts as free) and lets go at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "is in use"
+            return f"cannot be used: {exc.strerror or exc}"
+        except OverflowError:
+            return "is out of range (1-65535)"
+    return None
+
+
+def check_ports(wanted: dict[str, int], hint: Callable[[], str], host: str = "127.0.0.1") -> None:
+    """Before anything is spawned: every port in ``wanted`` (who -> port) can be bound on ``host``, and no two
+    want the same one; otherwise a one-line CliError (exit 2) naming the port and who wanted it, then ``hint()``."""
+    seen: dict[int, str] = {}
+    for who, port in wanted.items():
+        if port in seen:
+            raise CliError(f"{seen[port]} and {who} cannot both listen on port {port}; {hint()}")
+        seen[port] = who
+        problem = port_problem(port, host)
+        if problem:
+            raise CliError(f"port {port} (wanted by {who}) {problem} on {host}; {hint()}")
+
+
+def dev_ports_hint(public_port: int, private_port: int) -> str:
+    """How to give 'twinbridge dev' other ports, suggesting a pair that is free right now when one is near."""
+    gap = private_port - public_port or 10
+    public, private = public_port + 100, public_port + 100 + gap
+    for step in range(100, 1100, 100):
+        candidate = (public_port + step, public_port + step + gap)
+        if all(0 < port <= 65535 and port_problem(port) is None for port in candidate):
+            public, private = candidate
+            break
+    return (f'make run ARGS="--public-port {public} --private-port {private}" '
+            f"(or twinbridge dev --public-port {public} --private-port {private})")
+
+
 def run_single_node(args) -> int:
     """The child process: one node, in the foreground, until SIGTERM/SIGINT."""
     from twinbridge_tools.local.runtime import LocalNode, NodeOptions
 
+    wanted = {f"node '{args.name}'": args.port}
+    if args.aws_port:
+        wanted[f"the embedded AWS of node '{args.name}'"] = args.aws_port
+    check_ports(wanted, lambda: "choose another with --port" + (" / --aws-port" if args.aws_port else ""))
     node = LocalNode(
         NodeOptions(
             name=args.name, public=args.public, port=args.port, tracker_type=args.tracker_type,
@@ -51,6 +100,10 @@ def run_single_node(args) -> int:
         node.start()
     except OSError as exc:
         print(f"twinbridge: cannot start node {args.name} on port {args.port}: {exc.strerror or exc}", file=sys.stderr)
+        try:
+            node.stop()
+        except Exception:  # half-started: stop what did start, report the start-up error
+            pass
         return 2
     if args.info_file:
         _write_info(Path(args.info_file), node)
@@ -78,8 +131,12 @@ def _write_info(path: Path, node) -> None:
                        for p in tracker.people[1:]],  # the technical user's secret stays in the node's secret
         }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(info, indent=2))
-    path.chmod(0o600)
+    partial = path.with_name(path.name + ".partial")  # the parent waits for the file: it appears complete or not at all
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(json.dumps(info, indent=2))
+    os.chmod(partial, 0o600)
+    os.replace(partial, path)
 
 
 def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: Path, log_level: str = "INFO",
@@ -121,6 +178,29 @@ def wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: flo
     raise CliError(f"node at {url} did not become ready within {timeout:.0f} s (log: {log_path})")
 
 
+def wait_started(name: str, process: subprocess.Popen, info_file: Path, log_path: Path, timeout: float = 180.0) -> dict:
+    """Wait for a node spawned with ``info_file`` to write it (it does once its HTTP server listens) and return
+    its content. The URL alone proves nothing: another process may answer on that port."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if info_file.exists():
+            return json.loads(info_file.read_text())
+        if process.poll() is not None:
+            raise CliError(f"the {name} node exited during start-up (exit code {process.returncode})"
+                           f"{_last_words(log_path)}\n  its log: {log_path}")
+        if time.monotonic() > deadline:
+            raise CliError(f"the {name} node did not start within {timeout:.0f} s; its log: {log_path}")
+        time.sleep(0.1)
+
+
+def _last_words(log_path: Path, lines: int = 12) -> str:
+    try:
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-lines:]
+    except OSError:
+        return ""
+    return ":\n" + "\n".join(f"  | {line}" for line in tail) if tail else ""
+
+
 def run_dev(args) -> int:
     """Two nodes on loopback: a public one (Jira Cloud side) and a private one (Azure DevOps side), then the demo
     (connect them, sync an issue) unless ``--no-demo``; ``--scripted`` exits after the demo, non-zero if it failed."""
@@ -135,6 +215,15 @@ def run_dev(args) -> int:
         "public": {"public": True, "port": args.public_port, "tracker": "jira-cloud", "project": "ACME"},
         "private": {"public": False, "port": args.private_port, "tracker": "azure-devops", "project": "BETA"},
     }
+    if args.public_port == args.private_port:
+        raise CliError(f"--public-port and --private-port are both {args.public_port}: each node needs a port of its "
+                       f"own, e.g. {dev_ports_hint(args.public_port, args.private_port)}")
+
+    def hint() -> str:
+        return ("is another 'twinbridge dev' running? Stop it, or choose other ports: "
+                + dev_ports_hint(args.public_port, args.private_port))
+
+    check_ports({f"the {name} node": spec["port"] for name, spec in nodes.items()}, hint)
     processes: dict[str, subprocess.Popen] = {}
     signal.signal(signal.SIGTERM, _interrupt)  # terminating 'twinbridge dev' stops its nodes too, as Ctrl-C does
     try:
@@ -145,8 +234,15 @@ def run_dev(args) -> int:
                                          args.log_level, simulate_project=spec["project"] if simulate else None,
                                          info_file=info)
         for name, spec in nodes.items():
-            wait_ready(f"http://127.0.0.1:{spec['port']}", processes[name], logs / f"{name}.log", timeout=180)
-            spec["info"] = json.loads((directory / "nodes" / f"{name}.json").read_text())
+            try:
+                spec["info"] = wait_started(name, processes[name], directory / "nodes" / f"{name}.json",
+                                            logs / f"{name}.log")
+            except CliError as exc:
+                problem = port_problem(spec["port"]) if processes[name].poll() is not None else None
+                if problem:  # the node is gone, so whoever holds its port took it after the check
+                    raise CliError(f"{exc.message}\n  port {spec['port']} {problem}; {hint()}") from None
+                raise
+            wait_ready(spec["info"]["url"], processes[name], logs / f"{name}.log", timeout=30)
         directory.mkdir(parents=True, exist_ok=True)
         state_file(args.state_dir).write_text(json.dumps({
             "nodes": {

@@ -16,19 +16,57 @@ CONNECTIONS = "/admin/v1/connections"
 SYNC = "/admin/v1/sync"
 
 
+GLOBAL_OPTIONS_TITLE = "global options (accepted anywhere: before or after the command)"
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The options every command takes. The top-level parser gets them with real defaults; every subparser gets
+    a copy whose defaults are SUPPRESSed, so ``--json`` may also follow the command (``connection list --json``)
+    without a sub-level default overwriting a value given before the command."""
+    def default(value):
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group(GLOBAL_OPTIONS_TITLE)
+    group.add_argument("--url", default=default(None),
+                       help="admin API base URL of the node (the stack's AdminApiUrl output, or a local node)")
+    group.add_argument("--node", default=default(None),
+                       help="name of a local node started by 'twinbridge dev' (public, private)")
+    group.add_argument("--json", action="store_true", default=default(False),
+                       help="print the API's JSON instead of text")
+    group.add_argument("--region", default=default(None), help="AWS region of a deployed stack (SigV4 signing)")
+    group.add_argument("--profile", default=default(None), help="AWS profile for SigV4 signing")
+    group.add_argument("--state-dir", default=default(None),
+                       help="where 'twinbridge dev' records local nodes (default ./.twinbridge)")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range (1-65535)")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="twinbridge", description="Administer twinbridge nodes and run them locally.")
-    parser.add_argument("--url", help="admin API base URL of the node (the stack's AdminApiUrl output, or a local node)")
-    parser.add_argument("--node", help="name of a local node started by 'twinbridge dev' (public, private)")
-    parser.add_argument("--json", action="store_true", help="print the API's JSON instead of text")
-    parser.add_argument("--region", help="AWS region of a deployed stack (SigV4 signing)")
-    parser.add_argument("--profile", help="AWS profile for SigV4 signing")
-    parser.add_argument("--state-dir", help="where 'twinbridge dev' records local nodes (default ./.twinbridge)")
+    parser = argparse.ArgumentParser(
+        prog="twinbridge", description="Administer twinbridge nodes and run them locally.", allow_abbrev=False,
+        epilog="The global options may come before or after the command: 'twinbridge --json connection list' and "
+               "'twinbridge connection list --json' are the same.",
+    )
+    _global_options(parser, suppress=False)
+    shared = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    _global_options(shared, suppress=True)
+
+    def command(subparsers, name: str, **kwargs) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, parents=[shared], allow_abbrev=False, **kwargs)
+
     commands = parser.add_subparsers(dest="command", required=True)
 
-    dev = commands.add_parser("dev", help="run a public and a private node locally (no AWS account, no Docker)")
-    dev.add_argument("--public-port", type=int, default=8710)
-    dev.add_argument("--private-port", type=int, default=8720)
+    dev = command(commands, "dev", help="run a public and a private node locally (no AWS account, no Docker)")
+    dev.add_argument("--public-port", type=_port, default=8710, help="port of the public node (default: 8710)")
+    dev.add_argument("--private-port", type=_port, default=8720, help="port of the private node (default: 8720)")
     dev.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     dev.add_argument("--no-trackers", action="store_true", help="do not start the simulated trackers (and no demo)")
     dev.add_argument("--no-demo", action="store_true",
@@ -36,40 +74,40 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--scripted", action="store_true",
                      help="run the demo, then stop the nodes: exit 0 when every step completed, 1 naming the step that did not")
     dev_sub = dev.add_subparsers(dest="dev_command")
-    single = dev_sub.add_parser("node", help="run one node in the foreground")
+    single = command(dev_sub, "node", help="run one node in the foreground")
     single.add_argument("--name", required=True)
-    single.add_argument("--port", type=int, required=True)
+    single.add_argument("--port", type=_port, required=True)
     single.add_argument("--public", action="store_true", help="expose peer routes (default: private)")
     single.add_argument("--tracker-type", default="jira-cloud", choices=["jira-cloud", "jira-dc", "azure-devops"])
     single.add_argument("--tracker-base-url", default="")
     single.add_argument("--technical-user", default="twinbridge-bot")
     single.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     single.add_argument("--long-poll-seconds", type=float, default=20.0)
-    single.add_argument("--aws-port", type=int, help="port of the embedded AWS (default: any free port)")
+    single.add_argument("--aws-port", type=_port, help="port of the embedded AWS (default: any free port)")
     single.add_argument("--simulate-tracker", metavar="PROJECT",
                         help="start a simulated tracker of --tracker-type with this project (ignores --tracker-base-url)")
     single.add_argument("--info-file", help="write the node's URLs (and simulated tracker's users) to this JSON file")
     single.add_argument("--no-technical-user-guard", action="store_true",
                         help="tests only: sync the technical user's own changes back (the loop test)")
 
-    node = commands.add_parser("node", help="this node")
-    node.add_subparsers(dest="node_command", required=True).add_parser("info", help="name, reachability, tracker")
+    node = command(commands, "node", help="this node")
+    command(node.add_subparsers(dest="node_command", required=True), "info", help="name, reachability, tracker")
 
-    conn = commands.add_parser("connection", help="connections to partner nodes")
+    conn = command(commands, "connection", help="connections to partner nodes")
     sub = conn.add_subparsers(dest="connection_command", required=True)
-    initiate = sub.add_parser("initiate", help="create a connection and print its invitation code")
+    initiate = command(sub, "initiate", help="create a connection and print its invitation code")
     _common_connection_args(initiate)
     target = initiate.add_mutually_exclusive_group(required=True)
     target.add_argument("--partner-url", help="the partner node's URL (it is public)")
     target.add_argument("--no-partner-url", action="store_true", help="I don't have a URL: the partner is private")
     initiate.add_argument("--expires-in-hours", type=float, default=72)
 
-    accept = sub.add_parser("accept", help="accept an invitation code from a partner ('-' reads it from stdin)")
+    accept = command(sub, "accept", help="accept an invitation code from a partner ('-' reads it from stdin)")
     accept.add_argument("code")
     accept.add_argument("--project", help="project for incoming sync on this side")
     accept.add_argument("--name", help="local name (default: the invitation's)")
 
-    manual = sub.add_parser("add-manual", help="set up a connection with hand-typed keys (IssueSYNC style)")
+    manual = command(sub, "add-manual", help="set up a connection with hand-typed keys (IssueSYNC style)")
     _common_connection_args(manual)
     manual.add_argument("--local-key", help="verifies incoming requests (default: generate one and print it once)")
     manual.add_argument("--remote-key", help="the partner's local key: signs requests to the partner")
@@ -78,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     manual.add_argument("--technical-user")
     manual.add_argument("--alt-base-url", help="alternative base URL partners use for this node")
 
-    sub.add_parser("list", help="all connections")
+    command(sub, "list", help="all connections")
     for name, text in [
         ("show", "one connection with its recent events"),
         ("test", "internal checks and a signed ping round trip"),
@@ -86,22 +124,22 @@ def _parser() -> argparse.ArgumentParser:
         ("deactivate", "pause a connection (the partner's requests are refused)"),
         ("rotate-keys", "agree new keys with the partner, without re-inviting"),
     ]:
-        sub.add_parser(name, help=text).add_argument("id")
-    delete = sub.add_parser("delete", help="delete a connection and its keys on this node")
+        command(sub, name, help=text).add_argument("id")
+    delete = command(sub, "delete", help="delete a connection and its keys on this node")
     delete.add_argument("id")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    note = sub.add_parser("send-note", help="send a text note through the connection (a channel check)")
+    note = command(sub, "send-note", help="send a text note through the connection (a channel check)")
     note.add_argument("id")
     note.add_argument("text")
 
-    sync = commands.add_parser("sync", help="sync state of linked items: status, errors, retries")
+    sync = command(commands, "sync", help="sync state of linked items: status, errors, retries")
     sync_sub = sync.add_subparsers(dest="sync_command", required=True)
-    status = sync_sub.add_parser("status", help="a summary per connection, or one item's twins")
+    status = command(sync_sub, "status", help="a summary per connection, or one item's twins")
     status.add_argument("item", nargs="?", help="a local item key (ACME-12), a local item id or a twin id")
     status.add_argument("--connection", help="only this connection")
-    errors = sync_sub.add_parser("errors", help="twins whose last sync failed")
+    errors = command(sync_sub, "errors", help="twins whose last sync failed")
     errors.add_argument("--connection", help="only this connection")
-    retry = sync_sub.add_parser("retry", help="queue failed twins again (the pending apply, or the local item's change)")
+    retry = command(sync_sub, "retry", help="queue failed twins again (the pending apply, or the local item's change)")
     retry.add_argument("twin_ids", nargs="*", metavar="TWIN_ID")
     retry.add_argument("--all", action="store_true", help="every twin with an error")
     retry.add_argument("--connection", help="only this connection")
