@@ -23,7 +23,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 TOOL_ENV := env SAM_CLI_TELEMETRY=0 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
 	AWS_DEFAULT_REGION=$(REGION) AWS_REGION=$(REGION) AWS_EC2_METADATA_DISABLED=true
 
-.PHONY: venv tools lint-template test run bench
+.PHONY: venv tools lint-template lint test run bench
 
 venv: $(VENV)/.installed
 
@@ -57,7 +57,14 @@ lint-template: tools
 	@echo "==> sam validate --lint"
 	@$(TOOL_ENV) $(TOOLS)/bin/sam validate -t template.yaml --lint --region $(REGION)
 
-test: venv tools lint-template
+# ruff (lint + import order) and mypy (strict on models, sync, services, store, peers; the rest checked).
+lint: venv
+	@echo "==> ruff check"
+	@$(VENV)/bin/ruff check --output-format concise .
+	@echo "==> mypy"
+	@$(VENV)/bin/mypy
+
+test: venv tools lint-template lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The local nodes (no AWS): `make run ARGS="--public-port 8810 --private-port 8820"` passes options through.

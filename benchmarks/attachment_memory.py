@@ -37,7 +37,7 @@ class _Trackers(BaseHTTPRequestHandler):
     size = 0
     received: dict[str, object] = {}
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(self.size))
@@ -49,7 +49,7 @@ class _Trackers(BaseHTTPRequestHandler):
             self.wfile.write(piece)
             left -= len(piece)
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         digest, total = hashlib.sha256(), 0
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             while (line := self.rfile.readline().strip()) and int(line, 16):
@@ -114,7 +114,9 @@ def main() -> int:
         deps = SimpleNamespace(s3=s3, settings=SimpleNamespace(attachments_bucket="bench"))
         auth = TrackerCredentials(email="bench@example.com", api_token="bench-token").auth_for("jira-cloud")
         client = JiraCloudClient(tracker_url, requests.Session(), auth=auth)
-        attachment = TrackerAttachment(id="10001", filename="big.bin", size=size, content_url=f"{tracker_url}/content/10001")
+        attachment = TrackerAttachment(
+            id="10001", filename="big.bin", size=size, content_url=f"{tracker_url}/content/10001"
+        )
 
         baseline = _peak_mb()
         started = time.perf_counter()
@@ -130,10 +132,14 @@ def main() -> int:
         moto.wait(timeout=10)
 
     assert staged == size and _Trackers.received["bytes"] > size and uploaded.filename == "big.bin"
-    print(f"{args.megabytes} MB attachment: tracker -> S3 (staged, sha256 {sha256[:12]}...) -> presigned GET -> "
-          f"verified -> tracker upload in {elapsed:.1f} s")
-    print(f"peak resident memory of this process: {peak:.0f} MB (before the transfer {baseline:.0f} MB; "
-          f"after staging {after_stage:.0f} MB); growth during the transfer {peak - baseline:.0f} MB")
+    print(
+        f"{args.megabytes} MB attachment: tracker -> S3 (staged, sha256 {sha256[:12]}...) -> presigned GET -> "
+        f"verified -> tracker upload in {elapsed:.1f} s"
+    )
+    print(
+        f"peak resident memory of this process: {peak:.0f} MB (before the transfer {baseline:.0f} MB; "
+        f"after staging {after_stage:.0f} MB); growth during the transfer {peak - baseline:.0f} MB"
+    )
     print("goal: peak well under 200 MB for a 100 MB file")
     return 0
 

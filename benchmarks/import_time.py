@@ -78,9 +78,13 @@ def main() -> int:
         median_ms, heavy, boto3 = measure(f"import {module}\n", args.repeat)
         rows.append((logical_id, module, median_ms, heavy, boto3))
 
-    print(f"Python {sys.version.split()[0]}, median of {args.repeat} fresh interpreters per row (import statement only)")
-    print("baseline = import boto3; from aws_lambda_powertools import Logger, Metrics; "
-          "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver")
+    print(
+        f"Python {sys.version.split()[0]}, median of {args.repeat} fresh interpreters per row (import statement only)"
+    )
+    print(
+        "baseline = import boto3; from aws_lambda_powertools import Logger, Metrics; "
+        "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver"
+    )
     print()
     header = f"{'module':<32} {'median ms':>10} {'baseline ms':>12} {'ratio':>6} {'boto3':>6}  heavy modules imported"
     print(header)

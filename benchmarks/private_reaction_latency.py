@@ -11,6 +11,7 @@ of them only through its own long-poll: the public node can never call it.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -39,7 +40,9 @@ def main() -> int:
     ports = {"public": free_port(), "private": free_port()}
     processes = {
         "public": spawn_node("bench-public", True, ports["public"], "jira-cloud", logs / "public.log", "WARNING"),
-        "private": spawn_node("bench-private", False, ports["private"], "azure-devops", logs / "private.log", "WARNING"),
+        "private": spawn_node(
+            "bench-private", False, ports["private"], "azure-devops", logs / "private.log", "WARNING"
+        ),
     }
     try:
         for name, process in processes.items():
@@ -48,9 +51,16 @@ def main() -> int:
         private = AdminClient(f"http://127.0.0.1:{ports['private']}", sigv4=False)
 
         started = time.monotonic()
-        invited = public.request("POST", "/admin/v1/connections/invitations", {
-            "name": "bench", "local_short_name": "pub", "remote_short_name": "priv", "partner_url": None,
-        })
+        invited = public.request(
+            "POST",
+            "/admin/v1/connections/invitations",
+            {
+                "name": "bench",
+                "local_short_name": "pub",
+                "remote_short_name": "priv",
+                "partner_url": None,
+            },
+        )
         connection_id = invited["connection"]["id"]
         private.request("POST", "/admin/v1/connections/accept", {"code": invited["invitation_code"]})
         handshake_ms = (time.monotonic() - started) * 1000
@@ -62,15 +72,19 @@ def main() -> int:
         latencies = []
         for index in range(1, args.messages + 1):
             sent = time.monotonic()
-            public.request("POST", f"/admin/v1/connections/{connection_id}/messages", {"kind": "note", "text": f"n{index}"})
-            _wait_for(lambda: applied(index))
+            public.request(
+                "POST", f"/admin/v1/connections/{connection_id}/messages", {"kind": "note", "text": f"n{index}"}
+            )
+            _wait_for(functools.partial(applied, index))
             latencies.append((time.monotonic() - sent) * 1000)
 
         ordered = sorted(latencies)
         p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
         print(f"invitation initiate + accept (both active): {handshake_ms:.0f} ms")
-        print(f"public -> private message reaction over {len(latencies)} messages "
-              f"(includes the admin call and ~10 ms status polling):")
+        print(
+            f"public -> private message reaction over {len(latencies)} messages "
+            f"(includes the admin call and ~10 ms status polling):"
+        )
         print(f"  p50 {statistics.median(latencies):.0f} ms   p95 {p95:.0f} ms   max {ordered[-1]:.0f} ms")
         print("  for comparison: Exalate polls every 20 s; IssueSYNC at best every 60 s")
         return 0

@@ -49,7 +49,7 @@ def main() -> None:
         elapsed = (time.perf_counter() - started) * 1000
         valid = sum(not corpus.schema_errors(t.output) for t in trips)
         missing = explained = 0
-        for d, t in zip(docs, trips):
+        for d, t in zip(docs, trips, strict=True):
             source = corpus.chars(corpus.adf_visible_text(d.adf))
             lost = source - corpus.chars(corpus.adf_visible_text(t.output))
             missing += sum(lost.values())

@@ -21,43 +21,26 @@ for _name, _value in {
 warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")  # no Lambda context here
 
 from twinbridge.models.connection import Connection, ConnectionStatus, KeyMaterial, Origin  # noqa: E402
-from twinbridge.models.tracker import ItemFields
-from twinbridge.services import messaging  # noqa: E402
+from twinbridge.models.tracker import ItemFields  # noqa: E402
+from twinbridge.peers.client import PeerClient  # noqa: E402
+from twinbridge.services import inbox, messaging  # noqa: E402
+from twinbridge.services.deps import Deps  # noqa: E402
 from twinbridge.services.ingest_webhook import ingest_webhook  # noqa: E402
-from twinbridge.services.work import handle_work_item  # noqa: E402
+from twinbridge.services.jobs import InlineJobQueue  # noqa: E402
 from twinbridge.settings import Settings  # noqa: E402
-from twinbridge.trackers.base import TrackerClient
+from twinbridge.trackers.base import TrackerClient  # noqa: E402
 from twinbridge.trackers.credentials import TrackerCredentials  # noqa: E402
 from twinbridge.trackers.factory import build_client  # noqa: E402
-from twinbridge.wiring import Deps  # noqa: E402
 
 CONNECTION_ID = "c-bench"
 JIRA_PROJECT, ADO_PROJECT = "ACME", "Beta"
 BOT, PERSON = "twinbridge-bot", "ana"
 
 
-class ListQueue:
-    """The sync queue as a list: what a handler sends is kept in order, to be run by hand."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.sent = 0
-
-    def send(self, body: dict[str, Any], group: str, dedup_id: str) -> None:
-        self.bodies.append(body)
-        self.sent += 1
-
-    def take(self, kind: str) -> list[dict[str, Any]]:
-        """Remove and return the queued bodies of type ``kind`` (the others stay)."""
-        taken = [b for b in self.bodies if b.get("type") == kind]
-        self.bodies = [b for b in self.bodies if b.get("type") != kind]
-        return taken
-
-
 @dataclass
 class BenchNode:
     deps: Deps
-    queue: ListQueue
+    queue: InlineJobQueue  # held: jobs wait until the bench runs them, kind by kind
     sim: Any
     person: TrackerClient  # the tracker as a person uses it (their changes are synced, the bot's are not)
     conn: Connection
@@ -72,7 +55,7 @@ class BenchPair:
     def transfer(self, source: BenchNode, target: BenchNode) -> int:
         """Hand everything in ``source``'s outbox to ``target`` as a poll or push would, then ack it."""
         messages, _ = source.deps.outbox.pending(CONNECTION_ID, 0, 10_000)
-        acked = messaging.receive(target.deps, target.deps.connections.get(CONNECTION_ID), messages)
+        acked = messaging.receive(target.deps, target.deps.connections.get(CONNECTION_ID), messages, inbox.KINDS)
         source.deps.outbox.ack(CONNECTION_ID, acked)
         return len(messages)
 
@@ -109,12 +92,13 @@ class BenchPair:
 
 
 def run(node: BenchNode, kind: str) -> int:
-    """Run the queued work items of ``kind`` through the sync worker's dispatch; returns how many."""
-    bodies = node.queue.take(kind)
-    for body in bodies:
-        handle_work_item(node.deps, body)
-    node.queue.bodies = [b for b in node.queue.bodies if b.get("type") != "deliver"]  # nothing to push to here
-    return len(bodies)
+    """Run the queued jobs of ``kind`` through the sync worker's dispatch; returns how many."""
+    ran = node.queue.run(kind)
+    node.queue.take("deliver")  # nothing to push to here: the bench hands outboxes over itself
+    failed, node.queue.failed = node.queue.failed, []
+    if failed:
+        raise RuntimeError(f"{len(failed)} {kind} job(s) failed; the first: {failed[0][1]!r}")
+    return ran
 
 
 def timed(func: Callable[[], Any]) -> tuple[float, float, Any]:
@@ -131,17 +115,37 @@ def _table(name: str):
 
     spec = resource("NodeTable")["Properties"]
     return boto3.resource("dynamodb").create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=spec["KeySchema"],
-        AttributeDefinitions=spec["AttributeDefinitions"], GlobalSecondaryIndexes=spec.get("GlobalSecondaryIndexes", []))
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=spec["KeySchema"],
+        AttributeDefinitions=spec["AttributeDefinitions"],
+        GlobalSecondaryIndexes=spec.get("GlobalSecondaryIndexes", []),
+    )
 
 
-def _node(name: str, public: bool, tracker: str, sim: Any, bot: TrackerCredentials, person: TrackerCredentials,
-          conn: Connection) -> BenchNode:
+def _node(
+    name: str,
+    public: bool,
+    tracker: str,
+    sim: Any,
+    bot: TrackerCredentials,
+    person: TrackerCredentials,
+    conn: Connection,
+) -> BenchNode:
     table = _table(f"{name}-NodeTable")
-    queue = ListQueue()
-    settings = Settings(node_name=name, tracker_type=tracker, tracker_base_url=sim.url, technical_user=sim_bot_id(tracker),
-                        node_public=public, public_url="http://127.0.0.1:9" if public else "", table_name=table.name)
-    deps = Deps(settings=settings, table=table, peer_client=None, queue=queue)
+    queue = InlineJobQueue()
+    queue.hold()
+    settings = Settings(
+        node_name=name,
+        tracker_type=tracker,
+        tracker_base_url=sim.url,
+        technical_user=sim_bot_id(tracker),
+        node_public=public,
+        public_url="http://127.0.0.1:9" if public else "",
+        table_name=table.name,
+    )
+    deps = Deps(settings=settings, table=table, peer_client=PeerClient(), queue=queue)
+    queue.bind(deps)
     deps.tracker = build_client(tracker, sim.url, bot)  # what Deps.tracker builds from the node's secret
     node = BenchNode(deps, queue, sim, build_client(tracker, sim.url, person), conn)
     watch_dynamodb(table.meta.client, node.dynamodb_calls)
@@ -187,21 +191,43 @@ def sync_pair() -> Iterator[BenchPair]:
     from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
     from twinbridge_tools.simulators.jira import JiraSimulator
 
-    with mock_aws(), JiraSimulator("cloud") as jira, AzureDevOpsSimulator(organization="priv", project=ADO_PROJECT) as ado:
+    with (
+        mock_aws(),
+        JiraSimulator("cloud") as jira,
+        AzureDevOpsSimulator(organization="priv", project=ADO_PROJECT) as ado,
+    ):
         jira.add_user(BOT, "Twinbridge Bot", "bot@pub.local", "bot-token-0123456789")
         jira.add_user(PERSON, "Ana Pérez", "ana@pub.local", "ana-token-0123456789")
         jira.add_project(JIRA_PROJECT)
         ado.add_user("Twinbridge Bot", sim_bot_id("azure-devops"), pat="bot-pat-0123456789")
         ado.add_user("Ben Okafor", "ben@priv.local", pat="ben-pat-0123456789")
         terms = {"id": CONNECTION_ID, "name": "bench", "status": ConnectionStatus.ACTIVE}
-        public = _node("pub", True, "jira-cloud", jira,
-                       TrackerCredentials(email="bot@pub.local", api_token="bot-token-0123456789"),
-                       TrackerCredentials(email="ana@pub.local", api_token="ana-token-0123456789"),
-                       Connection(**terms, local_short_name="pub", remote_short_name="priv", project=JIRA_PROJECT,
-                                  origin=Origin.INITIATOR))
-        private = _node("priv", False, "azure-devops", ado,
-                        TrackerCredentials(pat="bot-pat-0123456789"), TrackerCredentials(pat="ben-pat-0123456789"),
-                        Connection(**terms, local_short_name="priv", remote_short_name="pub", project=ADO_PROJECT,
-                                   remote_url="http://127.0.0.1:9", origin=Origin.ACCEPTOR,
-                                   keys=KeyMaterial(outbound=b"k" * 32)))
+        public = _node(
+            "pub",
+            True,
+            "jira-cloud",
+            jira,
+            TrackerCredentials(email="bot@pub.local", api_token="bot-token-0123456789"),
+            TrackerCredentials(email="ana@pub.local", api_token="ana-token-0123456789"),
+            Connection(
+                **terms, local_short_name="pub", remote_short_name="priv", project=JIRA_PROJECT, origin=Origin.INITIATOR
+            ),
+        )
+        private = _node(
+            "priv",
+            False,
+            "azure-devops",
+            ado,
+            TrackerCredentials(pat="bot-pat-0123456789"),
+            TrackerCredentials(pat="ben-pat-0123456789"),
+            Connection(
+                **terms,
+                local_short_name="priv",
+                remote_short_name="pub",
+                project=ADO_PROJECT,
+                remote_url="http://127.0.0.1:9",
+                origin=Origin.ACCEPTOR,
+                keys=KeyMaterial(outbound=b"k" * 32),
+            ),
+        )
         yield BenchPair(public, private)

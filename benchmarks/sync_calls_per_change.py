@@ -24,7 +24,7 @@ from sync_bench_support import CONNECTION_ID, BenchNode, BenchPair, run, sync_pa
 
 from twinbridge.models.messages import PollRequest
 from twinbridge.models.tracker import ItemFields
-from twinbridge.services import messaging
+from twinbridge.services import inbox, messaging
 
 GOAL = "1 tracker read (the sending side re-reads the item) and 1 tracker write (the receiving side updates its copy)"
 _ID = re.compile(r"^(?:[A-Z][A-Z0-9]*-\d+|\d+)$")  # ACME-7, 10042, 3
@@ -74,7 +74,12 @@ def main() -> int:
         stages = [
             ("sending", "webhook ingest (TrackerWebhookFunction)", public, lambda: pair.ingest_webhooks()),
             ("sending", "tracker.change (SyncWorkerFunction)", public, lambda: run(public, "tracker.change")),
-            ("sending", "serve the partner's long-poll (PeerApiFunction)", public, lambda: polled.extend(_serve_poll(pair))),
+            (
+                "sending",
+                "serve the partner's long-poll (PeerApiFunction)",
+                public,
+                lambda: polled.extend(_serve_poll(pair)),
+            ),
             ("receiving", "take in the polled replica (PollerFunction)", private, lambda: _receive(pair, polled)),
             ("receiving", "sync.apply (SyncWorkerFunction)", private, lambda: run(private, "sync.apply")),
         ]
@@ -96,14 +101,18 @@ def main() -> int:
     for side, (dynamodb, reads, writes) in totals.items():
         print(f"  {side:9} side: {dynamodb} DynamoDB calls, {reads} tracker reads, {writes} tracker writes")
     reads, writes = sum(t[1] for t in totals.values()), sum(t[2] for t in totals.values())
-    print("  (+ on the sending side, the next poll round deletes the acknowledged outbox entry: Query, BatchWriteItem,"
-          " shared by the messages acknowledged together)")
+    print(
+        "  (+ on the sending side, the next poll round deletes the acknowledged outbox entry: Query, BatchWriteItem,"
+        " shared by the messages acknowledged together)"
+    )
     print(f"\n  goal: {GOAL}.")
     if (reads, writes) == (1, 1):
         print("  met.")
     else:
-        print(f"  NOT met: {reads} tracker reads and {writes} tracker writes per change "
-              f"({reads + writes - 2} call(s) over the goal).")
+        print(
+            f"  NOT met: {reads} tracker reads and {writes} tracker writes per change "
+            f"({reads + writes - 2} call(s) over the goal)."
+        )
     return 0
 
 
@@ -122,7 +131,7 @@ def _serve_poll(pair: BenchPair) -> list:
 def _receive(pair: BenchPair, messages: list) -> None:
     conn = pair.private.deps.connections.get(CONNECTION_ID)
     pair.private.dynamodb_calls.clear()  # the poller's per-round read of its connection
-    messaging.receive(pair.private.deps, conn, messages)
+    messaging.receive(pair.private.deps, conn, messages, inbox.KINDS)
 
 
 if __name__ == "__main__":

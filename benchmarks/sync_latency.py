@@ -40,7 +40,7 @@ def _wait_for(condition, timeout: float = 30.0, interval: float = POLL_SECONDS):
     deadline = time.monotonic() + timeout
     while not (value := condition()):
         if time.monotonic() > deadline:
-            raise TimeoutError("condition not met within %.0f s" % timeout)
+            raise TimeoutError(f"condition not met within {timeout:.0f} s")
         time.sleep(interval)
     return value
 
@@ -48,8 +48,11 @@ def _wait_for(condition, timeout: float = 30.0, interval: float = POLL_SECONDS):
 def _person(info: dict) -> TrackerClient:
     """The node's simulated tracker as the person (not the technical user) uses it."""
     tracker, person = info["tracker"], info["tracker"]["people"][0]
-    credentials = (TrackerCredentials(email=person["email"], api_token=person["token"]) if tracker["type"] == "jira-cloud"
-                   else TrackerCredentials(pat=person["token"]))
+    credentials = (
+        TrackerCredentials(email=person["email"], api_token=person["token"])
+        if tracker["type"] == "jira-cloud"
+        else TrackerCredentials(pat=person["token"])
+    )
     return build_client(tracker["type"], tracker["url"], credentials)
 
 
@@ -74,8 +77,16 @@ def main() -> int:
     specs = {"public": (True, "jira-cloud", "ACME"), "private": (False, "azure-devops", "BETA")}
     ports = {name: free_port() for name in specs}
     processes = {
-        name: spawn_node(f"bench-{name}", public, ports[name], tracker, logs / f"{name}.log", args.log_level,
-                         simulate_project=project, info_file=logs / f"{name}.json")
+        name: spawn_node(
+            f"bench-{name}",
+            public,
+            ports[name],
+            tracker,
+            logs / f"{name}.log",
+            args.log_level,
+            simulate_project=project,
+            info_file=logs / f"{name}.json",
+        )
         for name, (public, tracker, project) in specs.items()
     }
     try:
@@ -84,14 +95,26 @@ def main() -> int:
         public, private = (AdminClient(f"http://127.0.0.1:{ports[name]}", sigv4=False, timeout=60) for name in specs)
         jira, ado = (_person(json.loads((logs / f"{name}.json").read_text())) for name in specs)
 
-        invited = public.request("POST", "/admin/v1/connections/invitations", {
-            "name": "bench", "local_short_name": "pub", "remote_short_name": "priv", "project": "ACME", "partner_url": None,
-        })
+        invited = public.request(
+            "POST",
+            "/admin/v1/connections/invitations",
+            {
+                "name": "bench",
+                "local_short_name": "pub",
+                "remote_short_name": "priv",
+                "project": "ACME",
+                "partner_url": None,
+            },
+        )
         connection_id = invited["connection"]["id"]
         private.request("POST", "/admin/v1/connections/accept", {"code": invited["invitation_code"], "project": "BETA"})
         for admin in (public, private):
-            _wait_for(lambda a=admin: a.request("GET", f"/admin/v1/connections/{connection_id}")["connection"]["status"]
-                      == "active", interval=0.1)
+            _wait_for(
+                lambda a=admin: (
+                    a.request("GET", f"/admin/v1/connections/{connection_id}")["connection"]["status"] == "active"
+                ),
+                interval=0.1,
+            )
 
         since = datetime.now(UTC) - timedelta(minutes=5)
         started = time.monotonic()
@@ -108,8 +131,10 @@ def main() -> int:
             try:
                 _wait_for(lambda s=summary: ado.get_item(copy.key).summary == s, timeout=LOST_AFTER_SECONDS)
             except TimeoutError:  # reported, not measured: the next change starts from whatever both sides show
-                lost.append(f"change {index} {summary!r}: Jira shows {jira.get_item(issue.key).summary!r}, "
-                            f"Azure DevOps {ado.get_item(copy.key).summary!r}")
+                lost.append(
+                    f"change {index} {summary!r}: Jira shows {jira.get_item(issue.key).summary!r}, "
+                    f"Azure DevOps {ado.get_item(copy.key).summary!r}"
+                )
                 continue
             latencies.append((time.monotonic() - sent) * 1000)
         cold, measured = latencies[0], latencies[1:]
@@ -118,10 +143,14 @@ def main() -> int:
         p95 = _percentile(ordered, 0.95)
         print("Jira Cloud (public node) -> Azure DevOps (private node, long-polls), local runtime on loopback")
         print(f"  first copy (create, incl. search by marker at 200 ms): {first_copy_ms:.0f} ms")
-        print(f"  summary change -> copy's title, over {len(measured)} changes (the first, cold one, "
-              f"{cold:.0f} ms, left out):")
-        print(f"    p50 {statistics.median(measured):.0f} ms   p95 {p95:.0f} ms   max {ordered[-1]:.0f} ms"
-              f"   (includes the person's Jira call and ~{POLL_SECONDS * 1000:.0f} ms polling of Azure DevOps)")
+        print(
+            f"  summary change -> copy's title, over {len(measured)} changes (the first, cold one, "
+            f"{cold:.0f} ms, left out):"
+        )
+        print(
+            f"    p50 {statistics.median(measured):.0f} ms   p95 {p95:.0f} ms   max {ordered[-1]:.0f} ms"
+            f"   (includes the person's Jira call and ~{POLL_SECONDS * 1000:.0f} ms polling of Azure DevOps)"
+        )
         for line in lost:
             print(f"  LOST (not on Azure DevOps after {LOST_AFTER_SECONDS} s): {line}")
         verdict = "met" if p95 <= GOAL_P95_MS else "NOT met"

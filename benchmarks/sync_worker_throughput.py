@@ -33,7 +33,7 @@ def main() -> int:
         for key, _ in linked:
             pair.public.person.update_item(key, ItemFields(summary=f"{key} renamed"))
         pair.ingest_webhooks()
-        assert len(pair.public.queue.bodies) == n, "one queued change per renamed item"
+        assert pair.public.queue.held("tracker.change") == n, "one queued change per renamed item"
 
         outgoing = _measure(pair.public, "tracker.change", n)
         pair.transfer(pair.public, pair.private)

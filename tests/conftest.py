@@ -58,7 +58,7 @@ def table(aws):
 
 @pytest.fixture
 def deps(table):
-    """The node's wiring as handlers get it (same table, inline delivery: no queue)."""
+    """The node's wiring as handlers get it: the same table, and the in-process job queue (no SYNC_QUEUE_URL)."""
     from twinbridge.wiring import wiring
 
     return wiring()

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from twinbridge.errors import InvalidRequestError
 from twinbridge.http.errors import install_error_handlers
 from twinbridge.http.inputs import parse_body
-from twinbridge.models import admin as a
+from twinbridge.models import admin
 from twinbridge.models.sync_admin import SyncRetryRequest
 from twinbridge.observability import logger, metrics
 from twinbridge.services import connections, invitations, rotation, sync_admin
@@ -40,20 +40,20 @@ def list_connections() -> dict:
 
 @app.post("/admin/v1/connections/invitations")
 def initiate() -> tuple[dict, int]:
-    conn, code = invitations.initiate(wiring(), parse_body(app.current_event, a.InitiateRequest), _seen_as())
+    conn, code = invitations.initiate(wiring(), parse_body(app.current_event, admin.InitiateRequest), _seen_as())
     metrics.add_metric(name="InvitationCreated", unit="Count", value=1)
     return {"connection": conn.public_view(), "invitation_code": code}, 201
 
 
 @app.post("/admin/v1/connections/accept")
 def accept() -> tuple[dict, int]:
-    conn = invitations.accept(wiring(), parse_body(app.current_event, a.AcceptInvitationRequest), _seen_as())
+    conn = invitations.accept(wiring(), parse_body(app.current_event, admin.AcceptInvitationRequest), _seen_as())
     return {"connection": conn.public_view()}, 201
 
 
 @app.post("/admin/v1/connections/manual")
 def add_manual() -> tuple[dict, int]:
-    conn = connections.add_manual(wiring(), parse_body(app.current_event, a.ManualConnectionRequest))
+    conn = connections.add_manual(wiring(), parse_body(app.current_event, admin.ManualConnectionRequest))
     return {"connection": conn.public_view()}, 201
 
 
@@ -91,7 +91,7 @@ def test(connection_id: str) -> dict:
 
 @app.post("/admin/v1/connections/<connection_id>/messages")
 def send_message(connection_id: str) -> tuple[dict, int]:
-    message = connections.send_message(wiring(), connection_id, parse_body(app.current_event, a.SendMessageRequest))
+    message = connections.send_message(wiring(), connection_id, parse_body(app.current_event, admin.SendMessageRequest))
     return {"message": message.model_dump(mode="json")}, 202
 
 
@@ -108,7 +108,9 @@ def sync_summary() -> dict:
 def sync_twins() -> dict:
     item = _query("item")
     if item is None:
-        raise InvalidRequestError("query parameter 'item' is required: a local item key (ACME-12), a local item id or a twin id")
+        raise InvalidRequestError(
+            "query parameter 'item' is required: a local item key (ACME-12), a local item id or a twin id"
+        )
     return sync_admin.twin_status(wiring(), item, _query("connection")).model_dump(mode="json")
 
 

@@ -11,9 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from twinbridge.http.errors import install_error_handlers
 from twinbridge.http.inputs import parse_body, signed_request
-from twinbridge.models import messages as m
+from twinbridge.models import messages
+from twinbridge.models.connection import Connection
 from twinbridge.observability import logger, metrics
-from twinbridge.services import invitations, messaging, rotation
+from twinbridge.services import inbox, invitations, messaging, rotation
+from twinbridge.services.deps import Deps
 from twinbridge.services.peer_auth import authenticate
 from twinbridge.wiring import wiring
 
@@ -21,8 +23,9 @@ app = APIGatewayHttpResolver()
 install_error_handlers(app)
 
 
-def _authenticated():
-    """The connection the current request is signed for (401 otherwise); completes a pending key switch."""
+def authenticate_and_promote() -> tuple[Deps, Connection]:
+    """The connection the current request is signed for (401 otherwise). A write too: the first request signed with
+    a key this node offered in a rotation switches our outbound key to its partner (rotation.promote_if_confirmed)."""
     deps = wiring()
     conn, key_id = authenticate(deps, signed_request(app.current_event))
     logger.append_keys(connection_id=conn.id)
@@ -31,7 +34,7 @@ def _authenticated():
 
 @app.post("/peer/v1/invitations/<connection_id>/accept")
 def accept_invitation(connection_id: str) -> dict:
-    body = parse_body(app.current_event, m.AcceptRequest)
+    body = parse_body(app.current_event, messages.AcceptRequest)
     answer = invitations.receive_accept(wiring(), connection_id, signed_request(app.current_event), body)
     metrics.add_metric(name="InvitationAccepted", unit="Count", value=1)
     return answer.model_dump(mode="json")
@@ -39,33 +42,37 @@ def accept_invitation(connection_id: str) -> dict:
 
 @app.get("/peer/v1/invitations/<connection_id>/acceptance")
 def fetch_acceptance(connection_id: str) -> dict:
-    return invitations.serve_acceptance(wiring(), connection_id, signed_request(app.current_event)).model_dump(mode="json")
+    return invitations.serve_acceptance(wiring(), connection_id, signed_request(app.current_event)).model_dump(
+        mode="json"
+    )
 
 
 @app.post("/peer/v1/handshake/confirm")
 def confirm_handshake() -> dict:
-    deps, conn = _authenticated()
-    body = parse_body(app.current_event, m.ConfirmRequest)
+    deps, conn = authenticate_and_promote()
+    body = parse_body(app.current_event, messages.ConfirmRequest)
     return invitations.receive_confirm(deps, conn, body).model_dump(mode="json")
 
 
 @app.post("/peer/v1/ping")
 def ping() -> dict:
-    deps, conn = _authenticated()
-    return messaging.receive_ping(deps, conn, parse_body(app.current_event, m.PingRequest)).model_dump(mode="json")
+    deps, conn = authenticate_and_promote()
+    return messaging.receive_ping(deps, conn, parse_body(app.current_event, messages.PingRequest)).model_dump(
+        mode="json"
+    )
 
 
 @app.post("/peer/v1/messages")
 def push_messages() -> dict:
-    deps, conn = _authenticated()
-    answer = messaging.receive_push(deps, conn, parse_body(app.current_event, m.PushRequest))
+    deps, conn = authenticate_and_promote()
+    answer = messaging.receive_push(deps, conn, parse_body(app.current_event, messages.PushRequest), inbox.KINDS)
     return answer.model_dump(mode="json")
 
 
 @app.post("/peer/v1/poll")
 def long_poll() -> dict:
-    deps, conn = _authenticated()
-    body = parse_body(app.current_event, m.PollRequest)
+    deps, conn = authenticate_and_promote()
+    body = parse_body(app.current_event, messages.PollRequest)
     context = app.lambda_context
     answer = messaging.serve_poll(deps, conn, body, lambda: context.get_remaining_time_in_millis() / 1000)
     metrics.add_metric(name="PollMessagesServed", unit="Count", value=len(answer.messages))
@@ -74,14 +81,16 @@ def long_poll() -> dict:
 
 @app.post("/peer/v1/keys/rotate")
 def rotate_keys() -> dict:
-    deps, conn = _authenticated()
-    return rotation.answer_rotation(deps, conn, parse_body(app.current_event, m.RotateRequest)).model_dump(mode="json")
+    deps, conn = authenticate_and_promote()
+    return rotation.answer_rotation(deps, conn, parse_body(app.current_event, messages.RotateRequest)).model_dump(
+        mode="json"
+    )
 
 
 @app.post("/peer/v1/keys/rotate-answer")
 def rotate_answer() -> dict:
-    deps, conn = _authenticated()
-    body = parse_body(app.current_event, m.RotateAnswerRequest)
+    deps, conn = authenticate_and_promote()
+    body = parse_body(app.current_event, messages.RotateAnswerRequest)
     return rotation.receive_rotate_answer(deps, conn, body).model_dump(mode="json")
 
 

@@ -1,5 +1,5 @@
-"""Poller (EventBridge schedule): runs the tracker reconciliation scan, long-polls public partners from a private node until shortly before its
-deadline, completes invitations a private node initiated, and retries pushes that are still queued."""
+"""Poller (EventBridge schedule): runs the tracker reconciliation scan, long-polls public partners from a private
+node until shortly before its deadline, completes invitations a private node initiated, and retries queued pushes."""
 
 from __future__ import annotations
 

@@ -1,25 +1,34 @@
-"""Sync worker: consumes the FIFO sync queue. Today it delivers connection outboxes to public partners;
-the sync engine adds change processing to the same queue. Partial batch failures are reported per record."""
-
-from __future__ import annotations
+"""Sync worker: consumes the FIFO sync queue (tracker changes, deliveries, applies, unlinks), one typed job per
+record. Partial batch failures are reported per record; a failing record holds back only its own message group."""
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json
 
+from twinbridge.models.jobs import Job
 from twinbridge.observability import logger, metrics
-from twinbridge.services.work import handle_work_item
+from twinbridge.services import jobs
 from twinbridge.wiring import wiring
 
-# A failing record holds back only its own message group (one tracker item or one connection), not the batch.
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+class JobRecord(SqsRecordModel):
+    """An SQS record whose JSON body is one job. (No postponed annotations in this module: the local runtime loads
+    handlers by file path, where pydantic could not resolve them.)"""
+
+    body: Json[Job]  # the record's JSON body, parsed into its job
 
 
-def record_handler(record: SQSRecord) -> None:
-    handle_work_item(wiring(), record.json_body)
+# A record whose body is not a job fails (and ends in the DLQ after maxReceiveCount), holding back only its group.
+processor = SqsFifoPartialProcessor(model=JobRecord, skip_group_on_error=True)
+
+
+def record_handler(record: JobRecord) -> None:
+    jobs.handle(wiring(), record.body)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from twinbridge.http.errors import install_error_handlers
 from twinbridge.http.webhook_auth import verified_webhook
 from twinbridge.observability import logger, metrics
-from twinbridge.services.ingest_webhook import IDEMPOTENCY_CONFIG, ingest_webhook
+from twinbridge.services.ingest_webhook import ingest_webhook, track_invocation
 from twinbridge.wiring import wiring
 
 app = APIGatewayHttpResolver()
@@ -34,5 +34,5 @@ def receive_tracker_webhook(tracker: str) -> tuple[dict, int]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    IDEMPOTENCY_CONFIG.register_lambda_context(context)  # in-progress records expire with this invocation
+    track_invocation(context)
     return app.resolve(event, context)

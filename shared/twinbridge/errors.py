@@ -160,7 +160,8 @@ class TrackerThrottledError(TrackerError):
 
     code = "tracker_throttled"
 
-    def __init__(self, tracker: str, operation: str, status: int | None, detail: str, retry_after: float | None) -> None:
+    def __init__(self, tracker: str, operation: str, status: int | None, detail: str,
+                 retry_after: float | None) -> None:
         super().__init__(tracker, operation, status, detail)
         self.retry_after = retry_after
 

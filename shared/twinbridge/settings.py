@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twinbridge.models.base import TrackerKind
 
@@ -31,6 +31,14 @@ class Settings(BaseModel):
     # the engine's own echo suppression stops ping-pong. Never turn it off in a deployment.
     technical_user_guard: bool = Field(default=True, alias="TECHNICAL_USER_GUARD")
     comment_sweep_seconds: float = Field(default=10.0, alias="COMMENT_SWEEP_SECONDS", gt=0)
+    lambda_function_name: str = Field(default="", alias="AWS_LAMBDA_FUNCTION_NAME", description="set by Lambda")
+
+    @model_validator(mode="after")
+    def _queue_in_lambda(self) -> Settings:
+        # Outside Lambda (tests, benchmarks) jobs may run in-process; in Lambda that would lose them on a crash.
+        if self.lambda_function_name and not self.sync_queue_url:
+            raise ValueError("SYNC_QUEUE_URL is required in Lambda: the sync queue carries every change and delivery")
+        return self
 
     @field_validator("public_url", "tracker_base_url", "tracker_alt_base_url")
     @classmethod

@@ -199,7 +199,9 @@ class Contract:
         segments = template.split("/")[1:]
         if self.spec.dialect != "swagger-2.0":
             return [segments]
-        optional = {p.name for p in params if p.location == "path" and self.spec.at(p.pointer).get("x-ms-required") is False}
+        optional = {
+            p.name for p in params if p.location == "path" and self.spec.at(p.pointer).get("x-ms-required") is False
+        }
         positions = [i for i, s in enumerate(segments) if s.startswith("{") and s.endswith("}") and s[1:-1] in optional]
         variants = [segments]
         for keep in range(len(positions) - 1, -1, -1):  # drop team, then project and team
@@ -230,8 +232,10 @@ class Contract:
         path = parts.path or "/"
         if prefix:
             if not path.startswith(prefix.rstrip("/") + "/"):
-                raise ContractViolation(self.api, "(no operation)", "?", path, [f"path is outside the mount {prefix!r}"])
-            path = path[len(prefix.rstrip("/")):]
+                raise ContractViolation(
+                    self.api, "(no operation)", "?", path, [f"path is outside the mount {prefix!r}"]
+                )
+            path = path[len(prefix.rstrip("/")) :]
         query: dict[str, list[str]] = {}
         for name, value in parse_qsl(parts.query, keep_blank_values=True):
             query.setdefault(name, []).append(value)
@@ -262,17 +266,28 @@ class Contract:
         path, query = self._split(url, prefix)
         candidates = self._candidates(path)
         if not candidates:
-            raise ContractViolation(self.api, "(no operation)", method, path, ["unknown path: no template in the document matches"])
+            raise ContractViolation(
+                self.api, "(no operation)", method, path, ["unknown path: no template in the document matches"]
+            )
         best = max(route.score for route, _ in candidates)
         top = [(r, v) for r, v in candidates if r.score == best]
         allowed = [(r, v) for r, v in top if r.operation.method == method]
         if not allowed:
             methods = sorted({r.operation.method for r, _ in top})
-            raise ContractViolation(self.api, "(no operation)", method, top[0][0].operation.template,
-                                    [f"method not allowed (documented: {', '.join(methods)})"])
+            raise ContractViolation(
+                self.api,
+                "(no operation)",
+                method,
+                top[0][0].operation.template,
+                [f"method not allowed (documented: {', '.join(methods)})"],
+            )
         if len(allowed) > 1:  # ADO x-ms-paths: the operation whose query parameters fit best
-            allowed.sort(key=lambda rv: (len(self._query_problems(rv[0], query)),
-                                         -sum(d in query for d in rv[0].operation.discriminators)))
+            allowed.sort(
+                key=lambda rv: (
+                    len(self._query_problems(rv[0], query)),
+                    -sum(d in query for d in rv[0].operation.discriminators),
+                )
+            )
         route, values = allowed[0]
         return route, values, query
 
@@ -286,16 +301,25 @@ class Contract:
 
     # ---- requests ---------------------------------------------------------------------------------------------
 
-    def check_request(self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes | None = b"",
-                      *, prefix: str = "") -> Operation:
+    def check_request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = b"",
+        *,
+        prefix: str = "",
+    ) -> Operation:
         """Check a request against its operation; returns the operation or raises ``ContractViolation``."""
         route, values, query = self._resolve(method, url, prefix)
         operation = route.operation
         headers = CaseInsensitiveDict(headers or {})
         problems = []
         if operation.deprecated:
-            problems.append("operation is deprecated in the document: use its replacement"
-                            " (Jira Cloud search: POST /rest/api/3/search/jql with nextPageToken)")
+            problems.append(
+                "operation is deprecated in the document: use its replacement"
+                " (Jira Cloud search: POST /rest/api/3/search/jql with nextPageToken)"
+            )
         problems += self._path_problems(route, values)
         problems += self._query_problems(route, query)
         problems += self._header_problems(route, headers)
@@ -317,8 +341,11 @@ class Contract:
     def _value_problems(self, param: _Param, raw: list[str], what: str) -> list[str]:
         if self.spec.dialect == "swagger-2.0":
             node = self.spec.at(param.pointer)
-            schema = {k: v for k, v in node.items() if k in ("type", "format", "enum", "items", "minimum", "maximum",
-                                                            "pattern", "minLength", "maxLength")}
+            schema = {
+                k: v
+                for k, v in node.items()
+                if k in ("type", "format", "enum", "items", "minimum", "maximum", "pattern", "minLength", "maxLength")
+            }
             validator = self.spec.inline_validator(param.pointer, schema)
         elif param.schema_pointer is None:  # a `content`-typed parameter: not used by the operations we call
             return []
@@ -343,8 +370,11 @@ class Contract:
 
     def _query_problems(self, route: _Route, query: dict[str, list[str]]) -> list[str]:
         known = {p.name: p for p in route.params if p.location == "query"}
-        problems = [f"unknown query parameter {name!r} (documented: {', '.join(sorted(known)) or 'none'})"
-                    for name in query if name not in known]
+        problems = [
+            f"unknown query parameter {name!r} (documented: {', '.join(sorted(known)) or 'none'})"
+            for name in query
+            if name not in known
+        ]
         for name, param in known.items():
             if name not in query:
                 if param.required:
@@ -352,12 +382,17 @@ class Contract:
                 continue
             problems += self._value_problems(param, query[name], "query parameter")
             if param.api_version and not _version_ok(query[name][0], param.api_version):
-                problems.append(f"api-version={query[name][0]!r} but this operation is documented for {param.api_version!r}")
+                problems.append(
+                    f"api-version={query[name][0]!r} but this operation is documented for {param.api_version!r}"
+                )
         return problems
 
     def _header_problems(self, route: _Route, headers: CaseInsensitiveDict) -> list[str]:
-        problems = [f"missing required header {p.name!r}" for p in route.params
-                    if p.location == "header" and p.required and p.name not in headers]
+        problems = [
+            f"missing required header {p.name!r}"
+            for p in route.params
+            if p.location == "header" and p.required and p.name not in headers
+        ]
         op = route.operation
         for name, value in REQUIRED_HEADERS.get((self.api, op.method, op.template), {}).items():
             if headers.get(name) != value:
@@ -373,7 +408,8 @@ class Contract:
             body, ptr = self.spec.deref(node["requestBody"], f"{operation.pointer}/requestBody")
             return bool(body.get("required")), {
                 media: f"{ptr}/content/{_escape(media)}/schema" if "schema" in entry else None
-                for media, entry in body.get("content", {}).items()}
+                for media, entry in body.get("content", {}).items()
+            }
         for index, param in enumerate(node.get("parameters", [])):
             if param.get("in") == "body":
                 consumes = node.get("consumes") or self.spec.document.get("consumes") or ["application/json"]
@@ -391,7 +427,9 @@ class Contract:
         media = _media(headers.get("Content-Type"))
         chosen = _pick_media(media, media_types)
         if chosen is None:
-            return [f"request content type {media or '(none)'!r} is not documented (documented: {', '.join(media_types)})"]
+            return [
+                f"request content type {media or '(none)'!r} is not documented (documented: {', '.join(media_types)})"
+            ]
         if media.startswith("multipart/"):
             return self._multipart_problems(operation, headers.get("Content-Type", ""), body)
         schema_ptr = media_types[chosen]
@@ -407,27 +445,38 @@ class Contract:
         if "boundary=" not in content_type:
             return ["multipart request without a boundary"]
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+        )
         parts = list(message.iter_parts()) if message.is_multipart() else []
         if not parts:
             return ["multipart request has no parts"]
         names = [part.get_param("name", header="content-disposition") for part in parts]
         wanted = MULTIPART_FIELD.get((self.api, operation.method, operation.template))
         if wanted and any(name != wanted for name in names):
-            return [f"multipart field names {names} but the operation requires {wanted!r} (documented in its description)"]
+            return [
+                f"multipart field names {names} but the operation requires {wanted!r} (documented in its description)"
+            ]
         return []
 
     # ---- responses --------------------------------------------------------------------------------------------
 
-    def check_response(self, operation: Operation, status: int, headers: Mapping[str, str] | None = None,
-                       body: bytes | None = b"") -> None:
+    def check_response(
+        self, operation: Operation, status: int, headers: Mapping[str, str] | None = None, body: bytes | None = b""
+    ) -> None:
         """Check a response to ``operation``; raises ``ContractViolation`` listing every problem."""
         problems = self._response_problems(operation, status, CaseInsensitiveDict(headers or {}), body or b"")
         if problems:
-            raise ContractViolation(self.api, operation.operation_id, operation.method, operation.template,
-                                    [f"response {status}: {p}" for p in problems])
+            raise ContractViolation(
+                self.api,
+                operation.operation_id,
+                operation.method,
+                operation.template,
+                [f"response {status}: {p}" for p in problems],
+            )
 
-    def _response_problems(self, operation: Operation, status: int, headers: CaseInsensitiveDict, body: bytes) -> list[str]:
+    def _response_problems(
+        self, operation: Operation, status: int, headers: CaseInsensitiveDict, body: bytes
+    ) -> list[str]:
         responses = self.spec.at(operation.pointer).get("responses", {})
         key = STATUS_ALIASES.get((self.api, operation.method, operation.template), {}).get(status, str(status))
         for candidate in (key, f"{status // 100}XX", "default"):
@@ -438,9 +487,15 @@ class Contract:
             return [f"undocumented status (documented: {', '.join(responses)})"]
         response, ptr = self.spec.deref(responses[key], f"{operation.pointer}/responses/{key}")
         if self.spec.dialect == "openapi-3.0":
-            media_types = {m: f"{ptr}/content/{_escape(m)}/schema" for m, e in response.get("content", {}).items() if "schema" in e}
+            media_types = {
+                m: f"{ptr}/content/{_escape(m)}/schema" for m, e in response.get("content", {}).items() if "schema" in e
+            }
         else:
-            produces = self.spec.at(operation.pointer).get("produces") or self.spec.document.get("produces") or ["application/json"]
+            produces = (
+                self.spec.at(operation.pointer).get("produces")
+                or self.spec.document.get("produces")
+                or ["application/json"]
+            )
             media_types = {m: f"{ptr}/schema" for m in produces} if "schema" in response else {}
         if not media_types:
             return []  # no schema documented (e.g. Jira's 401/404): any body is acceptable
@@ -464,21 +519,37 @@ class Contract:
         if self.api == "jira-dc" and where in DC_ARRAY_TYPED_AS_ITEM and isinstance(instance, list):
             problems = []
             for index, item in enumerate(instance):
-                problems += [p.replace("body $", f"body $[{index}]", 1)
-                             for p in _describe(validator.iter_errors(item), "body")]
+                problems += [
+                    p.replace("body $", f"body $[{index}]", 1) for p in _describe(validator.iter_errors(item), "body")
+                ]
             return problems
-        if self.api == "jira-dc" and where in DC_PAGE_TYPED_AS_ITEM and isinstance(instance, dict) and "values" in instance:
-            problems = [f"body $.{k}: missing from the page" for k in ("startAt", "maxResults", "values") if k not in instance]
+        if (
+            self.api == "jira-dc"
+            and where in DC_PAGE_TYPED_AS_ITEM
+            and isinstance(instance, dict)
+            and "values" in instance
+        ):
+            problems = [
+                f"body $.{k}: missing from the page" for k in ("startAt", "maxResults", "values") if k not in instance
+            ]
             for index, item in enumerate(instance.get("values") or []):
-                problems += [p.replace("body $", f"body $.values[{index}]", 1)
-                             for p in _describe(validator.iter_errors(item), "body")]
+                problems += [
+                    p.replace("body $", f"body $.values[{index}]", 1)
+                    for p in _describe(validator.iter_errors(item), "body")
+                ]
             return problems
-        if (self.api == "azure-devops" and isinstance(instance, dict) and "value" in instance
-                and self.spec.at(schema_ptr).get("type") == "array"):
+        if (
+            self.api == "azure-devops"
+            and isinstance(instance, dict)
+            and "value" in instance
+            and self.spec.at(schema_ptr).get("type") == "array"
+        ):
             # ADO wraps every collection as {"count": n, "value": [...]}; the document types only the bare array.
             problems = [] if isinstance(instance.get("count"), int) else ["body $.count: missing or not an integer"]
-            return problems + [p.replace("body $", "body $.value", 1)
-                               for p in _describe(validator.iter_errors(instance["value"]), "body")]
+            return problems + [
+                p.replace("body $", "body $.value", 1)
+                for p in _describe(validator.iter_errors(instance["value"]), "body")
+            ]
         return _describe(validator.iter_errors(instance), "body")
 
 

@@ -73,7 +73,9 @@ class ContractAdapter(HTTPAdapter):
     request that violates the contract is then not sent. Either way every violation is recorded in ``recorder``.
     """
 
-    def __init__(self, api: Api, recorder: ContractRecorder, *, prefix: str = "", strict: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, api: Api, recorder: ContractRecorder, *, prefix: str = "", strict: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.api, self.recorder, self.prefix, self.strict = api, recorder, prefix, strict
 
@@ -82,7 +84,9 @@ class ContractAdapter(HTTPAdapter):
         method, url = request.method or "", request.url or ""
         violation: ContractViolation | None = None
         try:
-            operation = contract.check_request(method, url, request.headers, request_body_bytes(request), prefix=self.prefix)
+            operation = contract.check_request(
+                method, url, request.headers, request_body_bytes(request), prefix=self.prefix
+            )
         except ContractViolation as exc:
             violation, operation = exc, _safe_match(self.api, method, url, self.prefix)
             self._record(method, url, operation, None, exc)
@@ -101,8 +105,14 @@ class ContractAdapter(HTTPAdapter):
                 self._record(method, url, operation, response.status_code, None)
         return response
 
-    def _record(self, method: str, url: str, operation: Operation | None, status: int | None,
-                violation: ContractViolation | None) -> None:
+    def _record(
+        self,
+        method: str,
+        url: str,
+        operation: Operation | None,
+        status: int | None,
+        violation: ContractViolation | None,
+    ) -> None:
         if violation is not None:
             self.recorder.violations.append(violation)
         operation_id = operation.operation_id if operation else None
@@ -131,8 +141,9 @@ def check_exchange(api: Api, response: requests.Response, *, prefix: str = "", c
     contract = Contract.for_api(api)
     prepared = response.request
     if check_request:
-        operation = contract.check_request(prepared.method or "", prepared.url or "", prepared.headers,
-                                           request_body_bytes(prepared), prefix=prefix)
+        operation = contract.check_request(
+            prepared.method or "", prepared.url or "", prepared.headers, request_body_bytes(prepared), prefix=prefix
+        )
     else:
         operation = contract.match(prepared.method or "", prepared.url or "", prefix=prefix)
     contract.check_response(operation, response.status_code, response.headers, response.content)
@@ -156,8 +167,9 @@ class ContractSessions(ContractRecorder):
         super().__init__()
         self._sessions: list[requests.Session] = []
 
-    def __call__(self, api: Api, *, prefix: str = "", strict: bool = True,
-                 session: requests.Session | None = None) -> requests.Session:
+    def __call__(
+        self, api: Api, *, prefix: str = "", strict: bool = True, session: requests.Session | None = None
+    ) -> requests.Session:
         """A session (new, or ``session`` re-mounted) whose http(s) traffic is checked against ``api``'s document."""
         session = session or requests.Session()
         adapter = ContractAdapter(api, self, prefix=prefix, strict=strict)
@@ -190,5 +202,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     """Remember whether the test body already failed on a ContractViolation (then teardown does not report it twice)."""
     report = yield
     if call.when == "call":
-        item.stash[_CALL_FAILED_BY_VIOLATION] = call.excinfo is not None and call.excinfo.errisinstance(ContractViolation)
+        item.stash[_CALL_FAILED_BY_VIOLATION] = call.excinfo is not None and call.excinfo.errisinstance(
+            ContractViolation
+        )
     return report

@@ -147,4 +147,6 @@ def load_spec(api: Api) -> Spec:
     uri = f"urn:twinbridge:contract:{api}"
     # OPAQUE: the document is not itself a schema; `#/...` refs resolve by JSON pointer, lazily, on first use.
     registry = Registry().with_resource(uri, Resource(contents=document, specification=Specification.OPAQUE))
-    return Spec(api=api, document=document, dialect=dialect, base_path=base_path.rstrip("/"), uri=uri, registry=registry)
+    return Spec(
+        api=api, document=document, dialect=dialect, base_path=base_path.rstrip("/"), uri=uri, registry=registry
+    )

@@ -19,7 +19,9 @@ class CannedServer:
         self.received: list[tuple[str, str]] = []
         self.base_url = ""
 
-    def answer(self, method: str, path: str, status: int, body: Any = None, content_type: str = "application/json") -> None:
+    def answer(
+        self, method: str, path: str, status: int, body: Any = None, content_type: str = "application/json"
+    ) -> None:
         raw = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
         self.routes[(method, path)] = (status, content_type, raw)
 

@@ -20,7 +20,9 @@ def violation(api: str, method: str, url: str, headers: dict | None = None, body
     return caught.value
 
 
-def response_violation(api: str, method: str, url: str, status: int, body: object, content_type: str = "application/json") -> ContractViolation:
+def response_violation(
+    api: str, method: str, url: str, status: int, body: object, content_type: str = "application/json"
+) -> ContractViolation:
     contract = Contract.for_api(api)
     operation = contract.match(method, url)
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -49,7 +51,9 @@ def test_ado_missing_required_ids_is_a_violation():
 
 
 def test_ado_missing_api_version_is_a_violation():
-    assert "missing required query parameter 'api-version'" in str(violation("azure-devops", "GET", f"{ADO}/workitems/1"))
+    assert "missing required query parameter 'api-version'" in str(
+        violation("azure-devops", "GET", f"{ADO}/workitems/1")
+    )
 
 
 def test_ado_comment_with_non_preview_api_version_is_a_violation():
@@ -74,7 +78,9 @@ def test_non_integer_ado_work_item_id_is_a_violation():
 
 
 def test_body_with_wrong_type_is_a_violation_naming_the_json_path():
-    error = violation("jira-cloud", "POST", "/rest/api/3/search/jql", JSON, {"jql": "project = A", "maxResults": "fifty"})
+    error = violation(
+        "jira-cloud", "POST", "/rest/api/3/search/jql", JSON, {"jql": "project = A", "maxResults": "fifty"}
+    )
     assert "request body $.maxResults" in str(error) and "searchAndReconsileIssuesUsingJqlPost" in str(error)
     error = violation("azure-devops", "POST", f"{ADO}/wiql?api-version=7.1", JSON, {"query": 42})
     assert "request body $.query: 42 is not of type 'string'" in str(error)
@@ -110,15 +116,22 @@ def test_deprecated_jira_cloud_search_is_a_violation():
 
 def test_jira_attachment_without_xsrf_header_or_file_field_is_a_violation():
     body = b'--b\r\nContent-Disposition: form-data; name="upload"; filename="a.txt"\r\n\r\nhello\r\n--b--\r\n'
-    error = violation("jira-cloud", "POST", "/rest/api/3/issue/ABC-1/attachments",
-                      {"Content-Type": "multipart/form-data; boundary=b"}, body)
+    error = violation(
+        "jira-cloud",
+        "POST",
+        "/rest/api/3/issue/ABC-1/attachments",
+        {"Content-Type": "multipart/form-data; boundary=b"},
+        body,
+    )
     assert "X-Atlassian-Token: no-check is required" in str(error) and "requires 'file'" in str(error)
 
 
 def test_response_with_wrong_type_for_documented_field_is_a_violation():
     error = response_violation("jira-cloud", "GET", "/rest/api/3/issue/ABC-1", 200, {"id": 10001, "key": "ABC-1"})
     assert "response 200: body $.id: 10001 is not of type 'string'" in str(error) and "getIssue" in str(error)
-    error = response_violation("azure-devops", "GET", f"{ADO}/workitems/1?api-version=7.1", 200, {"id": "one", "rev": 1})
+    error = response_violation(
+        "azure-devops", "GET", f"{ADO}/workitems/1?api-version=7.1", 200, {"id": "one", "rev": 1}
+    )
     assert "body $.id" in str(error)
 
 
@@ -146,5 +159,7 @@ def test_dc_array_for_an_operation_not_known_to_return_arrays_is_a_violation():
 
 
 def test_dc_user_search_items_are_still_checked():
-    error = response_violation("jira-dc", "GET", "/rest/api/2/user/search?username=a", 200, [{"name": "a"}, {"active": "yes"}])
+    error = response_violation(
+        "jira-dc", "GET", "/rest/api/2/user/search?username=a", 200, [{"name": "a"}, {"active": "yes"}]
+    )
     assert "body $[1].active" in str(error)

@@ -107,6 +107,6 @@ def test_swallowed_violation_fails_the_test_at_teardown(tmp_path):
 
 def test_every_relaxation_names_a_documented_operation():
     dc = {(op.method, op.template) for op in Contract.for_api("jira-dc").operations()}
-    assert DC_ARRAY_TYPED_AS_ITEM | DC_PAGE_TYPED_AS_ITEM <= dc
+    assert dc >= DC_ARRAY_TYPED_AS_ITEM | DC_PAGE_TYPED_AS_ITEM
     for api, method, template in [*REQUIRED_HEADERS, *STATUS_ALIASES]:
         assert (method, template) in {(op.method, op.template) for op in Contract.for_api(api).operations()}

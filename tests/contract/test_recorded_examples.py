@@ -104,6 +104,8 @@ def test_all_jira_cloud_example_responses_mostly_validate():
         for kind, status, media, example in _jira_examples(operation.operation_id):
             if kind == "response":
                 total += 1
-                problems = contract._response_problems(operation, status, {"Content-Type": media}, json.dumps(example).encode())
+                problems = contract._response_problems(
+                    operation, status, {"Content-Type": media}, json.dumps(example).encode()
+                )
                 failed += bool(problems)
     assert total > 600 and failed / total < 0.12, (total, failed)

@@ -84,7 +84,9 @@ class Node:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1, what: str = "condition") -> Any:
+def wait_until(
+    condition: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1, what: str = "condition"
+) -> Any:
     """Poll ``condition`` until it returns something truthy, failing after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -116,11 +118,23 @@ def cluster(tmp_path_factory) -> dict[str, Node]:
         for name, spec in NODES.items():
             port, aws_port = free_port(), free_port()
             process = spawn_node(
-                name, spec["public"], port, spec["tracker"], logs / f"{name}.log", log_level="DEBUG",
-                long_poll_seconds=20, aws_port=aws_port,
+                name,
+                spec["public"],
+                port,
+                spec["tracker"],
+                logs / f"{name}.log",
+                log_level="DEBUG",
+                long_poll_seconds=20,
+                aws_port=aws_port,
             )
-            nodes[name] = Node(name, spec["public"], f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}",
-                               logs / f"{name}.log", process)
+            nodes[name] = Node(
+                name,
+                spec["public"],
+                f"http://127.0.0.1:{port}",
+                f"http://127.0.0.1:{aws_port}",
+                logs / f"{name}.log",
+                process,
+            )
         for node in nodes.values():
             wait_ready(node.url, node.process, node.log_path)
         yield nodes

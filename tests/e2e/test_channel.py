@@ -31,7 +31,9 @@ def _notes(node, connection_id):
 
 
 def _send(node, connection_id, text):
-    return node.call("POST", f"/admin/v1/connections/{connection_id}/messages", {"kind": "note", "text": text})["message"]
+    return node.call("POST", f"/admin/v1/connections/{connection_id}/messages", {"kind": "note", "text": text})[
+        "message"
+    ]
 
 
 def test_manual_keys_between_two_public_nodes_interoperate(cluster):
@@ -63,10 +65,18 @@ def test_manual_key_already_used_on_the_node_is_refused(cluster):
     a, b = cluster["pub-a"], cluster["pub-b"]
     key = new_manual_key()
     _manual(a, local_key=key, remote_key=new_manual_key(), remote_url=b.url)
-    message = a.error("POST", "/admin/v1/connections/manual", {
-        "name": "dup", "local_short_name": "a", "remote_short_name": "b",
-        "local_key": key, "remote_key": new_manual_key(), "remote_url": b.url,
-    })
+    message = a.error(
+        "POST",
+        "/admin/v1/connections/manual",
+        {
+            "name": "dup",
+            "local_short_name": "a",
+            "remote_short_name": "b",
+            "local_key": key,
+            "remote_key": new_manual_key(),
+            "remote_url": b.url,
+        },
+    )
     assert "already used" in message and key not in message
 
 

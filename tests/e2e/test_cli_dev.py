@@ -51,8 +51,22 @@ def test_readme_flow_initiate_public_accept_private_active_within_5_seconds(dev_
     state_dir, banner = dev_nodes
     assert "connection initiate" in banner and "connection accept" in banner
 
-    initiated = _cli(state_dir, "--node", "public", "connection", "initiate", "--name", "Acme <-> Beta",
-                     "--local-short-name", "acme", "--remote-short-name", "beta", "--project", "ACME", "--no-partner-url")
+    initiated = _cli(
+        state_dir,
+        "--node",
+        "public",
+        "connection",
+        "initiate",
+        "--name",
+        "Acme <-> Beta",
+        "--local-short-name",
+        "acme",
+        "--remote-short-name",
+        "beta",
+        "--project",
+        "ACME",
+        "--no-partner-url",
+    )
     code = re.search(r"^(tbinv1\.\S+)$", initiated.stdout, re.MULTILINE).group(1)
     connection_id = re.search(r"Connection (c-[0-9a-f]+) created", initiated.stdout).group(1)
     started = time.monotonic()
@@ -94,8 +108,12 @@ def test_a_change_in_the_simulated_jira_reaches_the_public_nodes_queue_through_i
     state_dir, banner = dev_nodes
     jira = re.search(r"public node's simulated jira-cloud: (\S+)", banner).group(1)
     email, token = re.search(r"sign in as (ana@\S+), token (\S+)", banner).groups()
-    created = requests.post(f"{jira}/rest/api/3/issue", auth=(email, token), timeout=10, json={
-        "fields": {"project": {"key": "ACME"}, "issuetype": {"name": "Task"}, "summary": "Printer on fire"}})
+    created = requests.post(
+        f"{jira}/rest/api/3/issue",
+        auth=(email, token),
+        timeout=10,
+        json={"fields": {"project": {"key": "ACME"}, "issuetype": {"name": "Task"}, "summary": "Printer on fire"}},
+    )
     assert created.status_code == 201, created.text
     issue_id = created.json()["id"]
 
@@ -104,12 +122,16 @@ def test_a_change_in_the_simulated_jira_reaches_the_public_nodes_queue_through_i
     lines: list[dict] = []
     while time.monotonic() < deadline:
         lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-        if any(line.get("message") == "webhook queued" and line.get("item") == f"jira-cloud:{issue_id}" for line in lines):
+        if any(
+            line.get("message") == "webhook queued" and line.get("item") == f"jira-cloud:{issue_id}" for line in lines
+        ):
             break
         time.sleep(0.2)
     else:
-        raise AssertionError("the webhook never reached the node's queue; log messages: "
-                             + ", ".join(str(line.get("message")) for line in lines[-20:]))
+        raise AssertionError(
+            "the webhook never reached the node's queue; log messages: "
+            + ", ".join(str(line.get("message")) for line in lines[-20:])
+        )
 
 
 def test_dev_on_a_taken_port_exits_at_once_naming_the_port(tmp_path):
@@ -119,9 +141,22 @@ def test_dev_on_a_taken_port_exits_at_once_naming_the_port(tmp_path):
         held.listen()
         taken = held.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "twinbridge_tools.cli.main", "dev", "--state-dir", str(tmp_path / "state"),
-             "--public-port", str(taken), "--private-port", str(free_port())],
-            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "twinbridge_tools.cli.main",
+                "dev",
+                "--state-dir",
+                str(tmp_path / "state"),
+                "--public-port",
+                str(taken),
+                "--private-port",
+                str(free_port()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
         )
     assert result.returncode == 2, result.stderr
     assert f"port {taken} (wanted by the public node) is in use" in result.stderr

@@ -27,7 +27,9 @@ def test_public_initiator_private_acceptor_both_active_and_tests_report_correctl
     assert accepted["status"] == "active" and accepted["remote_url"] == public.url
     wait_until(lambda: _status(public, created["id"]), timeout=5, what="public side active")
     private_test = private.test(created["id"])
-    assert private_test["remote"]["status"] == "ok" and "signed ping answered by pub-a" in private_test["remote"]["detail"]
+    assert (
+        private_test["remote"]["status"] == "ok" and "signed ping answered by pub-a" in private_test["remote"]["detail"]
+    )
     public_test = public.test(created["id"])
     assert public_test["remote"]["status"] == "skipped"
     assert "partner is private" in public_test["remote"]["detail"]
@@ -73,9 +75,16 @@ def test_both_private_is_refused_and_nothing_is_stored(cluster):
     private, other_private, public = cluster["priv-c"], cluster["priv-d"], cluster["pub-a"]
     before = other_private.connections()
 
-    message = private.error("POST", "/admin/v1/connections/invitations", {
-        "name": "nowhere", "local_short_name": "c", "remote_short_name": "d", "partner_url": None,
-    })
+    message = private.error(
+        "POST",
+        "/admin/v1/connections/invitations",
+        {
+            "name": "nowhere",
+            "local_short_name": "c",
+            "remote_short_name": "d",
+            "partner_url": None,
+        },
+    )
     assert "private" in message and "both_sides_private" in message
 
     _, code = private.initiate(public)  # a private initiator's code carries no URL

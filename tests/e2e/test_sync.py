@@ -40,7 +40,9 @@ def test_basic_sync_both_directions(sync_nodes, pair):
     since = recently()
 
     # -- created on the left: every basic field arrives
-    item = create(left, "Printer on fire", type="Bug", description=left.text("Smoke everywhere"), labels=["hardware", "urgent"])
+    item = create(
+        left, "Printer on fire", type="Bug", description=left.text("Smoke everywhere"), labels=["hardware", "urgent"]
+    )
     twin_id = f"{left.short}:{item.id}"
     copy = wait_until(lambda: right.find_copy(connection_id, twin_id, since), WAIT, 0.3, "the copy on the right")
     assert copy.summary == "Printer on fire" and copy.type == "Bug"
@@ -48,10 +50,26 @@ def test_basic_sync_both_directions(sync_nodes, pair):
     assert description_text(copy).split() == ["Smoke", "everywhere", "bold"]
 
     # -- every basic field updated on the left
-    left.client.update_item(item.key, ItemFields(summary="Printer still on fire", type="Task", labels=["facilities"],
-                                                 description=left.text("Fire brigade called")))
-    wait_until(lambda: (c := right.item(copy.key)).summary == "Printer still on fire" and c.type == "Task"
-               and labels(c) == {"facilities"} and "brigade" in description_text(c), WAIT, 0.3, "fields updated")
+    left.client.update_item(
+        item.key,
+        ItemFields(
+            summary="Printer still on fire",
+            type="Task",
+            labels=["facilities"],
+            description=left.text("Fire brigade called"),
+        ),
+    )
+    wait_until(
+        lambda: (
+            (c := right.item(copy.key)).summary == "Printer still on fire"
+            and c.type == "Task"
+            and labels(c) == {"facilities"}
+            and "brigade" in description_text(c)
+        ),
+        WAIT,
+        0.3,
+        "fields updated",
+    )
 
     # -- comments: add, edit, delete (left -> right), with the byline
     comment = left.client.add_comment(item.key, left.text("Evacuate floor 3"))
@@ -71,13 +89,26 @@ def test_basic_sync_both_directions(sync_nodes, pair):
     wait_until(lambda: "smoke.bin" not in right.attachments(copy.key), WAIT, 0.3, "attachment removed")
 
     # -- the other direction: changes on the copy come back
-    right.client.update_item(copy.key, ItemFields(summary="Fire is out", labels=["resolved"],
-                                                  description=right.text("All clear")))
-    wait_until(lambda: (i := left.item(item.key)).summary == "Fire is out" and labels(i) == {"resolved"}
-               and "clear" in description_text(i), WAIT, 0.3, "fields back on the left")
+    right.client.update_item(
+        copy.key, ItemFields(summary="Fire is out", labels=["resolved"], description=right.text("All clear"))
+    )
+    wait_until(
+        lambda: (
+            (i := left.item(item.key)).summary == "Fire is out"
+            and labels(i) == {"resolved"}
+            and "clear" in description_text(i)
+        ),
+        WAIT,
+        0.3,
+        "fields back on the left",
+    )
     reply = right.client.add_comment(copy.key, right.text("Thanks team"))
-    wait_until(lambda: any(f"({right.short}) wrote:" in t and "Thanks team" in t for t in left.comment_texts(item.key)),
-               WAIT, 0.3, "comment back on the left")
+    wait_until(
+        lambda: any(f"({right.short}) wrote:" in t and "Thanks team" in t for t in left.comment_texts(item.key)),
+        WAIT,
+        0.3,
+        "comment back on the left",
+    )
     right.client.update_comment(copy.key, reply.id, right.text("Thanks everyone"))
     wait_until(lambda: any("Thanks everyone" in t for t in left.comment_texts(item.key)), WAIT, 0.3, "reply edited")
     right.client.delete_comment(copy.key, reply.id)

@@ -58,28 +58,53 @@ def _copies(side, connection_id: str, twin_id: str, since) -> int:
     from twinbridge.sync.basic_rules import marker_for
 
     marker = marker_for(connection_id, twin_id)
-    return sum(marker in side.client.get_item(ref.key).labels for ref in side.client.search_changed_since(side.project, since))
+    return sum(
+        marker in side.client.get_item(ref.key).labels for ref in side.client.search_changed_since(side.project, since)
+    )
 
 
 def _signed_webhook(side, item_key: str, delivery_id: str) -> tuple[bytes, dict]:
     """A Jira Cloud admin webhook for the item's current state, signed with the node's webhook secret."""
     node = side.node
-    secrets = boto3.client("secretsmanager", endpoint_url=node.aws_endpoint, region_name="eu-west-1",
-                           aws_access_key_id="local", aws_secret_access_key="local")
+    secrets = boto3.client(
+        "secretsmanager",
+        endpoint_url=node.aws_endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
     secret = json.loads(secrets.get_secret_value(SecretId=f"{node.name}/tracker-credentials")["SecretString"])
-    issue = requests.get(f"{node.tracker_url}/rest/api/3/issue/{item_key}", timeout=10,
-                         auth=(node.person["email"], node.person["token"])).json()
-    body = json.dumps({
-        "timestamp": int(time.time() * 1000), "webhookEvent": "jira:issue_updated",
-        "issue_event_type_name": "issue_updated",
-        "user": {"accountId": node.person["account_id"], "displayName": node.person["name"]},
-        "issue": issue,
-        "changelog": {"id": "1", "items": [{"field": "summary", "fieldtype": "jira", "from": None, "fromString": "x",
-                                           "to": None, "toString": issue["fields"]["summary"]}]},
-    }).encode()
+    issue = requests.get(
+        f"{node.tracker_url}/rest/api/3/issue/{item_key}", timeout=10, auth=(node.person["email"], node.person["token"])
+    ).json()
+    body = json.dumps(
+        {
+            "timestamp": int(time.time() * 1000),
+            "webhookEvent": "jira:issue_updated",
+            "issue_event_type_name": "issue_updated",
+            "user": {"accountId": node.person["account_id"], "displayName": node.person["name"]},
+            "issue": issue,
+            "changelog": {
+                "id": "1",
+                "items": [
+                    {
+                        "field": "summary",
+                        "fieldtype": "jira",
+                        "from": None,
+                        "fromString": "x",
+                        "to": None,
+                        "toString": issue["fields"]["summary"],
+                    }
+                ],
+            },
+        }
+    ).encode()
     signature = "sha256=" + hmac.new(secret["webhook_secret"].encode(), body, hashlib.sha256).hexdigest()
-    return body, {"Content-Type": "application/json", "X-Hub-Signature": signature,
-                  "X-Atlassian-Webhook-Identifier": delivery_id}
+    return body, {
+        "Content-Type": "application/json",
+        "X-Hub-Signature": signature,
+        "X-Atlassian-Webhook-Identifier": delivery_id,
+    }
 
 
 def _settled(read, quiet: float = 5.0, limit: float = 45.0):
@@ -102,11 +127,19 @@ def test_duplicate_webhook_deliveries_sync_once(nodes):
     sent = _settled(lambda: twin_status(left.node, item.key)["out_seq"])
 
     body, headers = _signed_webhook(left, item.key, "dup-" + uuid.uuid4().hex)
-    answers = [requests.post(f"{left.node.url}/hooks/jira-cloud", data=body, headers=headers, timeout=10).json()
-               for _ in range(3)]
-    fresh = [requests.post(f"{left.node.url}/hooks/jira-cloud", data=body, timeout=10,
-                           headers={**headers, "X-Atlassian-Webhook-Identifier": uuid.uuid4().hex}).status_code
-             for _ in range(2)]
+    answers = [
+        requests.post(f"{left.node.url}/hooks/jira-cloud", data=body, headers=headers, timeout=10).json()
+        for _ in range(3)
+    ]
+    fresh = [
+        requests.post(
+            f"{left.node.url}/hooks/jira-cloud",
+            data=body,
+            timeout=10,
+            headers={**headers, "X-Atlassian-Webhook-Identifier": uuid.uuid4().hex},
+        ).status_code
+        for _ in range(2)
+    ]
 
     assert [a["status"] for a in answers] == ["queued", "duplicate", "duplicate"] and fresh == [202, 202]
     assert _settled(lambda: twin_status(left.node, item.key)["out_seq"]) == sent  # nothing new to send
@@ -120,8 +153,12 @@ def test_stale_webhook_delivered_late_does_not_roll_the_copy_back(nodes):
     left.client.update_item(item.key, ItemFields(summary="Order v2"))
     wait_until(lambda: right.item(copy.key).summary == "Order v2", WAIT, 0.3, "v2 synced")
 
-    assert requests.post(f"{left.node.url}/hooks/jira-cloud", data=stale_body, headers=stale_headers,
-                         timeout=10).status_code == 202
+    assert (
+        requests.post(
+            f"{left.node.url}/hooks/jira-cloud", data=stale_body, headers=stale_headers, timeout=10
+        ).status_code
+        == 202
+    )
     assert _settled(lambda: right.item(copy.key).summary) == "Order v2"
     assert left.item(item.key).summary == "Order v2"
 
@@ -135,10 +172,18 @@ def test_private_node_frozen_for_a_while_catches_up_when_back(nodes):
         time.sleep(3)  # the outage itself: the private node cannot poll
     finally:
         os.killpg(right.node.process.pid, signal.SIGCONT)
-    wait_until(lambda: (c := right.item(copy.key)).summary == "During the outage" and labels(c) == {"outage"},
-               60, 0.5, "fields after the outage")
-    wait_until(lambda: any("while the partner was down" in t for t in right.comment_texts(copy.key)), 60, 0.5,
-               "comment after the outage")
+    wait_until(
+        lambda: (c := right.item(copy.key)).summary == "During the outage" and labels(c) == {"outage"},
+        60,
+        0.5,
+        "fields after the outage",
+    )
+    wait_until(
+        lambda: any("while the partner was down" in t for t in right.comment_texts(copy.key)),
+        60,
+        0.5,
+        "comment after the outage",
+    )
 
 
 def test_changes_on_both_sides_within_100_ms_converge(nodes):
@@ -167,8 +212,14 @@ def test_changes_on_both_sides_within_100_ms_converge(nodes):
 
     # the same field on both sides at once: the side the item was created on (Jira) wins, on both sides
     barrier = threading.Barrier(2)
-    threads = [threading.Thread(target=lambda: (barrier.wait(), left.client.update_item(item.key, ItemFields(summary="Jira says")))),
-               threading.Thread(target=lambda: (barrier.wait(), right.client.update_item(copy.key, ItemFields(summary="ADO says"))))]
+    threads = [
+        threading.Thread(
+            target=lambda: (barrier.wait(), left.client.update_item(item.key, ItemFields(summary="Jira says")))
+        ),
+        threading.Thread(
+            target=lambda: (barrier.wait(), right.client.update_item(copy.key, ItemFields(summary="ADO says")))
+        ),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -203,8 +254,15 @@ def test_paused_connection_keeps_changes_and_applies_them_in_order_when_resumed(
     assert right.item(copy.key).summary == "Paused v1" and right.comment_texts(copy.key) == []
 
     right.node.call("POST", f"/admin/v1/connections/{connection_id}/activate")
-    wait_until(lambda: right.item(copy.key).summary == "Paused v3"
-               and any("Queued while paused" in t for t in right.comment_texts(copy.key)), 60, 0.5, "caught up")
+    wait_until(
+        lambda: (
+            right.item(copy.key).summary == "Paused v3"
+            and any("Queued while paused" in t for t in right.comment_texts(copy.key))
+        ),
+        60,
+        0.5,
+        "caught up",
+    )
 
 
 def test_deleting_the_origin_item_unlinks_and_marks_the_copy(nodes):
@@ -213,8 +271,11 @@ def test_deleting_the_origin_item_unlinks_and_marks_the_copy(nodes):
     origin = create(ado, "Delete me", type="Task")
     copy = wait_until(lambda: jira.find_copy(connection_id, f"{ado.short}:{origin.id}", since), WAIT, 0.3, "copy")
 
-    deleted = requests.delete(f"{ado.node.tracker_url}/F6/_apis/wit/workitems/{origin.id}?api-version=7.1",
-                              auth=("", ado.node.person["token"]), timeout=10)
+    deleted = requests.delete(
+        f"{ado.node.tracker_url}/F6/_apis/wit/workitems/{origin.id}?api-version=7.1",
+        auth=("", ado.node.person["token"]),
+        timeout=10,
+    )
     assert deleted.status_code == 200, deleted.text
 
     wait_until(lambda: any("was deleted" in t for t in jira.comment_texts(copy.key)), WAIT, 0.3, "copy marked")

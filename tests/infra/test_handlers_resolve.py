@@ -36,8 +36,14 @@ def test_handler_imports_cold_and_is_callable(spec):
         """
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, env=dict(os.environ), stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, f"{spec.logical_id} ({spec.import_name}):\n{result.stderr}"
 
@@ -45,7 +51,9 @@ def test_handler_imports_cold_and_is_callable(spec):
 @pytest.mark.parametrize("directory", FUNCTION_DIRS, ids=lambda path: path.name)
 def test_function_directory_holds_only_app_and_init(directory):
     found = {path.name for path in directory.iterdir() if path.name != "__pycache__"}
-    assert found == {"app.py", "__init__.py"}, f"helpers belong in shared/twinbridge/, not beside app.py: {sorted(found)}"
+    assert found == {"app.py", "__init__.py"}, (
+        f"helpers belong in shared/twinbridge/, not beside app.py: {sorted(found)}"
+    )
 
 
 def test_every_function_directory_is_deployed():

@@ -38,5 +38,7 @@ def test_layer_requirements_equal_project_dependencies():
 
 
 def test_runtime_dependencies_are_pinned_exactly():
-    loose = {name: spec for name, (_, spec, _) in _layer_requirements().items() if not spec.startswith("==") or "," in spec}
+    loose = {
+        name: spec for name, (_, spec, _) in _layer_requirements().items() if not spec.startswith("==") or "," in spec
+    }
     assert not loose, f"the layer must be reproducible; pin with ==: {loose}"

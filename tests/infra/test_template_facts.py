@@ -28,7 +28,10 @@ def test_stateful_resources_survive_stack_deletion(logical_id):
 def test_table_is_on_demand_with_the_keys_the_store_uses():
     table = props("NodeTable")
     assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["KeySchema"] == [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}]
+    assert table["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
     assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == ["GSI1"]
 
 
@@ -82,14 +85,19 @@ def test_bucket_is_encrypted_with_our_kms_key():
 
 def test_bucket_blocks_all_public_access_and_plain_http():
     assert props("AttachmentsBucket")["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
     }
     (statement,) = props("AttachmentsBucketPolicy")["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_bucket_expires_transfers_and_abandoned_uploads():
-    rules = [rule for rule in props("AttachmentsBucket")["LifecycleConfiguration"]["Rules"] if rule["Status"] == "Enabled"]
+    rules = [
+        rule for rule in props("AttachmentsBucket")["LifecycleConfiguration"]["Rules"] if rule["Status"] == "Enabled"
+    ]
     assert any(rule.get("ExpirationInDays", 0) > 0 for rule in rules)
     assert any(rule.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation", 0) > 0 for rule in rules)
 
@@ -99,7 +107,8 @@ def test_every_function_may_use_the_data_key(logical_id):
     policies = [policy for policy in props(logical_id)["Policies"] if isinstance(policy, dict)]
     statements = [statement for policy in policies for statement in policy.get("Statement", [])]
     assert any(
-        s["Effect"] == "Allow" and {"kms:Decrypt", "kms:GenerateDataKey"} <= set(s["Action"])
+        s["Effect"] == "Allow"
+        and {"kms:Decrypt", "kms:GenerateDataKey"} <= set(s["Action"])
         and s["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
         for s in statements
     )

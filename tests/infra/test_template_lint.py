@@ -52,9 +52,7 @@ def _operations(path_item: dict) -> dict:
 
 def test_deployed_api_requires_sigv4_on_admin_routes_only(transformed):
     body = transformed["Resources"]["HttpApi"]["Properties"]["Body"]
-    security = {
-        path: [op.get("security") for op in _operations(item).values()] for path, item in body["paths"].items()
-    }
+    security = {path: [op.get("security") for op in _operations(item).values()] for path, item in body["paths"].items()}
     assert security == {
         "/admin/{proxy+}": [[{"AWS_IAM": []}]],
         "/peer/{proxy+}": [None],

@@ -52,7 +52,9 @@ def test_jira_cloud_webhook_event_on_a_node_without_webhook_secret_is_refused_an
     from tests.integration.test_tracker_webhook import provision_webhook_node, queued
 
     queue_url = provision_webhook_node(monkeypatch, "jira-cloud", credentials=None)
-    response = lambda_handler(load_event("tracker_webhook/jira-cloud-issue-updated.json"), FakeLambdaContext(timeout_seconds=10))
+    response = lambda_handler(
+        load_event("tracker_webhook/jira-cloud-issue-updated.json"), FakeLambdaContext(timeout_seconds=10)
+    )
     assert response["statusCode"] == 401, response["body"]
     assert _body(response)["error"] == "unauthorized"
     assert queued(queue_url) == [] and table_snapshot() == []
@@ -80,5 +82,10 @@ def test_scheduled_event_on_a_public_node_scans_once_and_summarizes(aws):
     from functions.poller.app import lambda_handler
 
     summary = lambda_handler(load_event("poller/scheduled.json"), FakeLambdaContext(timeout_seconds=75))
-    assert summary == {"connections_polled": 0, "messages_applied": 0, "handshakes_completed": 0, "changes_queued": 0,
-                       "errors": 0}
+    assert summary == {
+        "connections_polled": 0,
+        "messages_applied": 0,
+        "handshakes_completed": 0,
+        "changes_queued": 0,
+        "errors": 0,
+    }

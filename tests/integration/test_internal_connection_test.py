@@ -76,12 +76,16 @@ def test_missing_attach_permission_fails_that_check_alone_and_says_what_to_fix(a
 
 def test_wrong_credentials_are_reported_not_raised(aws, monkeypatch):
     with _tracker("jira-cloud", missing=None) as (url, _, user):
-        checks = _run_test(monkeypatch, "jira-cloud", url, {"email": "bot@acme.example", "api_token": "wrong-token"}, user)
+        checks = _run_test(
+            monkeypatch, "jira-cloud", url, {"email": "bot@acme.example", "api_token": "wrong-token"}, user
+        )
     assert checks["tracker reachable"][0] == "ok" and checks["credentials"][0] == "failed"
     assert "wrong-token" not in repr(checks)
 
 
 def test_secret_with_unknown_fields_names_them_without_values(aws, monkeypatch):
-    checks = _run_test(monkeypatch, "jira-cloud", "http://127.0.0.1:9", {"emial": "x", "api_token": "hunter2-hunter2"}, "bot")
+    checks = _run_test(
+        monkeypatch, "jira-cloud", "http://127.0.0.1:9", {"emial": "x", "api_token": "hunter2-hunter2"}, "bot"
+    )
     ((status, detail),) = checks.values()
     assert status == "failed" and "emial" in detail and "hunter2" not in detail

@@ -25,7 +25,7 @@ BOT = {"email": "bot@acme.example", "api_token": "bot-token-0123456789", "webhoo
 class _Receiver(BaseHTTPRequestHandler):
     bodies: list[bytes] = []
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         type(self).bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
         self.send_response(202)
         self.end_headers()

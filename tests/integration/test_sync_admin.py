@@ -45,13 +45,18 @@ def _twin(deps, conn_id: str, twin_id: str, *, local: tuple[str, str] | None = (
     from twinbridge.models.twin import Twin, TwinError
 
     twin = Twin(
-        connection_id=conn_id, twin_id=twin_id, origin=fields.pop("origin", "local"),
-        local=ItemIdentity(id=local[0], key=local[1], url=f"https://acme.atlassian.net/browse/{local[1]}") if local else None,
+        connection_id=conn_id,
+        twin_id=twin_id,
+        origin=fields.pop("origin", "local"),
+        local=ItemIdentity(id=local[0], key=local[1], url=f"https://acme.atlassian.net/browse/{local[1]}")
+        if local
+        else None,
         remote=ItemIdentity(id="70", key="BETA-7", url="https://beta.example/BETA-7"),
-        pending=_replica_message(twin_id, pending_seq) if pending_seq else None,
         last_error=TwinError(direction=direction, reason=error, at=AT, attempts=3) if error else None,
         **fields,
     )
+    if pending_seq:
+        deps.twins.hold(conn_id, _replica_message(twin_id, pending_seq))
     return deps.twins.save(twin)
 
 
@@ -77,16 +82,31 @@ def test_summary_counts_twins_errors_pending_and_backlog_per_connection(deps, la
     assert status == 200, body
     rows = {row["connection_id"]: row for row in body["connections"]}
     assert rows[acme.id] == {
-        "connection_id": acme.id, "name": "Acme", "status": "active", "twins": 3, "with_errors": 1, "pending": 2,
-        "queued_for_partner": 1, "queued_for_partner_more": False,
+        "connection_id": acme.id,
+        "name": "Acme",
+        "status": "active",
+        "twins": 3,
+        "with_errors": 1,
+        "pending": 2,
+        "queued_for_partner": 1,
+        "queued_for_partner_more": False,
     }
     assert rows[other.id]["twins"] == 0
 
 
 def test_status_by_local_key_shows_both_sides_sequences_pending_and_error(deps, lambda_context):
     conn = _connection(deps)
-    _twin(deps, conn.id, "acme:10012", pending_seq=5, error="Jira answered 400: priority is required",
-          out_seq=4, in_seq=4, last_sent_at=AT, last_received_at=AT)
+    _twin(
+        deps,
+        conn.id,
+        "acme:10012",
+        pending_seq=5,
+        error="Jira answered 400: priority is required",
+        out_seq=4,
+        in_seq=4,
+        last_sent_at=AT,
+        last_received_at=AT,
+    )
     deps.outbox.append(conn.id, "note", {"text": "hello"})
 
     status, body = _admin(lambda_context, "GET", "/admin/v1/sync/twins", item="acme-12")
@@ -99,8 +119,12 @@ def test_status_by_local_key_shows_both_sides_sequences_pending_and_error(deps, 
     assert (twin["out_seq"], twin["in_seq"], twin["pending_seq"]) == (4, 4, 5)
     assert twin["last_sent_at"].startswith("2025-03-01T12:00") and twin["last_received_at"].startswith("2025-03-01")
     assert twin["queued_for_partner"] == 1
-    assert twin["last_error"] == {"direction": "incoming", "reason": "Jira answered 400: priority is required",
-                                  "at": "2025-03-01T12:00:00Z", "attempts": 3}
+    assert twin["last_error"] == {
+        "direction": "incoming",
+        "reason": "Jira answered 400: priority is required",
+        "at": "2025-03-01T12:00:00Z",
+        "attempts": 3,
+    }
 
 
 @pytest.mark.parametrize("item", ["acme:10012", "10012", "BETA-7"])
@@ -143,12 +167,22 @@ def test_errors_lists_only_failed_twins_with_direction_reason_and_attempts(deps,
     status, body = _admin(lambda_context, "GET", "/admin/v1/sync/errors")
 
     assert status == 200, body
-    assert body["errors"] == [{
-        "connection_id": conn.id, "twin_id": "beta:70", "local": None,
-        "remote": {"id": "70", "key": "BETA-7", "url": "https://beta.example/BETA-7"},
-        "direction": "incoming", "reason": "create refused", "attempts": 3, "at": "2025-03-01T12:00:00Z", "pending_seq": 2,
-    }]
-    status, body = _admin(lambda_context, "GET", "/admin/v1/sync/errors", connection=_connection(deps, "B", "b1", "b2").id)
+    assert body["errors"] == [
+        {
+            "connection_id": conn.id,
+            "twin_id": "beta:70",
+            "local": None,
+            "remote": {"id": "70", "key": "BETA-7", "url": "https://beta.example/BETA-7"},
+            "direction": "incoming",
+            "reason": "create refused",
+            "attempts": 3,
+            "at": "2025-03-01T12:00:00Z",
+            "pending_seq": 2,
+        }
+    ]
+    status, body = _admin(
+        lambda_context, "GET", "/admin/v1/sync/errors", connection=_connection(deps, "B", "b1", "b2").id
+    )
     assert status == 200 and body["errors"] == []
 
 
@@ -161,20 +195,40 @@ def test_retry_requeues_the_pending_apply_and_the_local_change(queue_url, lambda
     _twin(deps, conn.id, "acme:10012", error="partner refused", direction="outgoing")
     _twin(deps, conn.id, "acme:10013", local=("10013", "ACME-13"))  # no error: skipped
 
-    status, body = _admin(lambda_context, "POST", "/admin/v1/sync/retry",
-                          {"twin_ids": ["beta:70", "acme:10012", "acme:10013"]})
+    status, body = _admin(
+        lambda_context, "POST", "/admin/v1/sync/retry", {"twin_ids": ["beta:70", "acme:10012", "acme:10013"]}
+    )
 
     assert status == 202, body
     assert [(q["twin_id"], q["action"], q["status"], q["seq"], q["item_key"]) for q in body["queued"]] == [
-        ("beta:70", "apply", "queued", 3, None), ("acme:10012", "change", "queued", None, "ACME-12")]
+        ("beta:70", "apply", "queued", 3, None),
+        ("acme:10012", "change", "queued", None, "ACME-12"),
+    ]
     assert body["skipped"] == [{"connection_id": conn.id, "twin_id": "acme:10013", "reason": "no error recorded"}]
     apply, change = _bodies(queue_url)
-    assert apply == {"type": "sync.apply", "connection_id": conn.id, "twin_id": "beta:70"}
+    assert apply == {
+        "type": "sync.apply",
+        "connection_id": conn.id,
+        "twin_id": "beta:70",
+        "seq": 3,
+        "attempt": apply["attempt"],
+    }
+    assert apply["attempt"].startswith("retry-")  # a manual retry is never dropped as a duplicate of the first send
     assert change["type"] == "tracker.change"
     assert change["change"] | {"occurred_at": None} == {
-        "tracker": "jira-cloud", "instance": "https://acme.atlassian.net", "item_id": "10012", "item_key": "ACME-12",
-        "project": None, "kind": "updated", "actor": None, "changes": [], "comment_id": None, "attachment_id": None,
-        "occurred_at": None, "delivery_id": body["queued"][1]["delivery_id"], "source_event": "twinbridge:retry",
+        "tracker": "jira-cloud",
+        "instance": "https://acme.atlassian.net",
+        "item_id": "10012",
+        "item_key": "ACME-12",
+        "project": None,
+        "kind": "updated",
+        "actor": None,
+        "changes": [],
+        "comment_id": None,
+        "attachment_id": None,
+        "occurred_at": None,
+        "delivery_id": body["queued"][1]["delivery_id"],
+        "source_event": "twinbridge:retry",
     }
 
 
@@ -190,7 +244,9 @@ def test_retry_all_queues_every_failed_twin_with_a_fresh_delivery_id_each_time(q
     second = _admin(lambda_context, "POST", "/admin/v1/sync/retry", {"all": True, "connection_id": conn.id})[1]
 
     assert [(q["action"], q["status"]) for q in first["queued"]] == [("apply", "queued"), ("change", "queued")]
-    assert [s["twin_id"] for s in first["skipped"]] == ["beta:71"] and "nothing to retry" in first["skipped"][0]["reason"]
+    assert [s["twin_id"] for s in first["skipped"]] == ["beta:71"] and "nothing to retry" in first["skipped"][0][
+        "reason"
+    ]
     assert first["queued"][1]["delivery_id"] != second["queued"][1]["delivery_id"]
     changes = [b["change"]["delivery_id"] for b in _bodies(queue_url) if b["type"] == "tracker.change"]
     assert changes == [first["queued"][1]["delivery_id"], second["queued"][1]["delivery_id"]]
@@ -209,18 +265,21 @@ def test_retry_of_an_unknown_twin_is_404_and_queues_nothing(queue_url, lambda_co
     assert _bodies(queue_url) == []
 
 
-@pytest.mark.parametrize("request_body, expected", [
-    ({}, "twin_ids"),
-    ({"twin_ids": ["a:1"], "all": True}, "not both"),
-    ({"all": True, "twins": ["a:1"]}, "twins"),
-])
+@pytest.mark.parametrize(
+    "request_body, expected",
+    [
+        ({}, "twin_ids"),
+        ({"twin_ids": ["a:1"], "all": True}, "not both"),
+        ({"all": True, "twins": ["a:1"]}, "twins"),
+    ],
+)
 def test_retry_with_a_bad_body_is_400_naming_the_problem(deps, lambda_context, request_body, expected):
     status, body = _admin(lambda_context, "POST", "/admin/v1/sync/retry", request_body)
 
     assert status == 400 and expected in body["message"]
 
 
-def test_retry_without_a_queue_applies_inline_and_reports_the_failure(deps, lambda_context):
+def test_a_retried_apply_that_fails_again_is_recorded_on_the_twin(deps, lambda_context):
     conn = _connection(deps)
     _twin(deps, conn.id, "beta:70", origin="remote", local=None, pending_seq=2, error="no tracker")
 
@@ -228,8 +287,11 @@ def test_retry_without_a_queue_applies_inline_and_reports_the_failure(deps, lamb
 
     assert status == 202, body
     [outcome] = body["queued"]
-    assert (outcome["action"], outcome["status"]) == ("apply", "failed") and "no tracker" in outcome["detail"]
-    assert deps.twins.get(conn.id, "beta:70").last_error.attempts == 4
+    assert (outcome["action"], outcome["status"]) == ("apply", "queued")
+    error = deps.twins.get(conn.id, "beta:70").last_error  # the in-process queue ran it: it failed once more
+    assert error.attempts == 4 and "no tracker is configured" in error.reason
+    [(job, failure)] = deps.queue.failed
+    assert job.type == "sync.apply" and "no tracker" in str(failure)
 
 
 def test_cli_renders_status_errors_and_retry_from_the_api_json(deps, lambda_context):
@@ -246,14 +308,29 @@ def test_cli_renders_status_errors_and_retry_from_the_api_json(deps, lambda_cont
     assert "last error:               incoming, 3 attempt(s), at 2025-03-01T12:00:00Z: Jira answered 400" in text
 
     errors = render.sync_errors(_admin(lambda_context, "GET", "/admin/v1/sync/errors")[1]["errors"])
-    assert errors.splitlines()[0].split() == ["CONNECTION", "TWIN", "LOCAL", "REMOTE", "DIRECTION", "ATTEMPTS", "AT", "REASON"]
+    assert errors.splitlines()[0].split() == [
+        "CONNECTION",
+        "TWIN",
+        "LOCAL",
+        "REMOTE",
+        "DIRECTION",
+        "ATTEMPTS",
+        "AT",
+        "REASON",
+    ]
     assert "acme:10012" in errors and "Jira answered 400" in errors
 
     summary = render.sync_summary(_admin(lambda_context, "GET", "/admin/v1/sync/summary")[1]["connections"])
     assert summary.splitlines()[1].split()[:2] == [conn.id, "Acme"]
 
-    report = render.retry_report({"queued": [{"connection_id": conn.id, "twin_id": "acme:10012", "action": "apply",
-                                              "status": "queued", "seq": 5}], "skipped": []})
+    report = render.retry_report(
+        {
+            "queued": [
+                {"connection_id": conn.id, "twin_id": "acme:10012", "action": "apply", "status": "queued", "seq": 5}
+            ],
+            "skipped": [],
+        }
+    )
     assert report == f"1 queued, 0 skipped:\n  [queued] acme:10012 ({conn.id}): apply of replica #5"
 
 

@@ -53,9 +53,9 @@ def _pending(conn, message: ReplicaMessage) -> None:
     from twinbridge.wiring import wiring
 
     repo = wiring().twins
-    twin = repo.get(conn.id, message.twin_id) or Twin(connection_id=conn.id, twin_id=message.twin_id, origin="remote")
-    twin.pending = message
-    repo.save(twin)
+    if repo.get(conn.id, message.twin_id) is None:
+        repo.save(Twin(connection_id=conn.id, twin_id=message.twin_id, origin="remote"))
+    assert repo.hold(conn.id, message)
 
 
 def _issues(sim: JiraSimulator) -> list:
@@ -86,7 +86,8 @@ def test_crash_after_the_tracker_create_is_resumed_without_a_second_item(receivi
 
     twin = wiring().twins.get(conn.id, "beta:77")
     assert len(_issues(sim)) == 1
-    assert twin.local is not None and twin.local.key == crashed[0] and twin.pending is None and twin.claim is None
+    assert twin.local is not None and twin.local.key == crashed[0] and twin.claim is None
+    assert wiring().twins.pending(conn.id, "beta:77") is None
 
 
 def test_replayed_and_older_replicas_never_create_or_revert(receiving_node):

@@ -15,7 +15,9 @@ SECRET = "twinbridge-sample-webhook-secret"  # the secret the sample events unde
 ADO_USER = "twinbridge-hooks"
 JIRA_CLOUD_BODY = (CORPORA / "jira-webhooks/mattermost-plugin-jira/jira-cloud-issue-updated-renamed.json").read_bytes()
 JIRA_DC_BODY = (CORPORA / "jira-webhooks/mattermost-plugin-jira/jira-server-issue-updated-closed.json").read_bytes()
-ADO_BODY = (CORPORA / "ado-webhooks/tfsaggregator/ado-vsts-workitem-updated-resource-details-all-messages-none.json").read_bytes()
+ADO_BODY = (
+    CORPORA / "ado-webhooks/tfsaggregator/ado-vsts-workitem-updated-resource-details-all-messages-none.json"
+).read_bytes()
 
 
 def _sign(body: bytes, secret: str = SECRET) -> str:
@@ -47,8 +49,11 @@ def jira_cloud(aws, monkeypatch):
 
 
 def test_signed_jira_cloud_webhook_is_queued_once_in_the_items_group(jira_cloud, table_snapshot):
-    response = _post("jira-cloud", JIRA_CLOUD_BODY, {"x-hub-signature": _sign(JIRA_CLOUD_BODY),
-                                                     "x-atlassian-webhook-identifier": "delivery-1"})
+    response = _post(
+        "jira-cloud",
+        JIRA_CLOUD_BODY,
+        {"x-hub-signature": _sign(JIRA_CLOUD_BODY), "x-atlassian-webhook-identifier": "delivery-1"},
+    )
     assert response["statusCode"] == 202, response["body"]
     assert _body(response) == {"status": "queued", "delivery_id": "delivery-1", "kind": "updated", "item": "TES-41"}
 
@@ -58,7 +63,12 @@ def test_signed_jira_cloud_webhook_is_queued_once_in_the_items_group(jira_cloud,
     body = json.loads(message["Body"])
     assert body["type"] == "tracker.change"
     change = body["change"]
-    assert (change["item_key"], change["project"], change["kind"], change["delivery_id"]) == ("TES-41", "TES", "updated", "delivery-1")
+    assert (change["item_key"], change["project"], change["kind"], change["delivery_id"]) == (
+        "TES-41",
+        "TES",
+        "updated",
+        "delivery-1",
+    )
     assert change["instance"] == "https://some-instance-test.atlassian.net"
     assert [c["field"] for c in change["changes"]] == ["summary"]
 
@@ -89,8 +99,10 @@ def test_forged_jira_signature_is_refused_and_nothing_is_queued_or_stored(jira_c
         headers = {"x-hub-signature": signature} if signature else {}
         response = _post("jira-cloud", JIRA_CLOUD_BODY, headers)
         assert response["statusCode"] == 401, response["body"]
-        assert _body(response) == {"error": "unauthorized", "message": "webhook authentication failed: "
-                                   "the signature, token or credentials are missing or wrong"}
+        assert _body(response) == {
+            "error": "unauthorized",
+            "message": "webhook authentication failed: the signature, token or credentials are missing or wrong",
+        }
     assert queued(jira_cloud) == [] and table_snapshot() == []
 
 
@@ -113,8 +125,9 @@ def test_unreadable_tracker_secret_fails_closed(aws, monkeypatch, table_snapshot
 
 
 def test_change_by_the_technical_user_is_ignored_and_not_queued(aws, monkeypatch, table_snapshot, caplog):
-    queue_url = provision_webhook_node(monkeypatch, "jira-cloud", {"webhook_secret": SECRET},
-                                       technical_user="Some-Instance-Test@gmail.com")  # the actor's email
+    queue_url = provision_webhook_node(
+        monkeypatch, "jira-cloud", {"webhook_secret": SECRET}, technical_user="Some-Instance-Test@gmail.com"
+    )  # the actor's email
     response = _post("jira-cloud", JIRA_CLOUD_BODY, {"x-hub-signature": _sign(JIRA_CLOUD_BODY)})
     assert response["statusCode"] == 202, response["body"]
     assert _body(response) == {"status": "ignored", "reason": "technical user"}
@@ -122,7 +135,9 @@ def test_change_by_the_technical_user_is_ignored_and_not_queued(aws, monkeypatch
     assert queued(queue_url) == [] and table_snapshot() == []
 
 
-def test_failed_enqueue_is_a_500_and_leaves_no_record_so_the_retry_is_processed(jira_cloud, monkeypatch, table_snapshot):
+def test_failed_enqueue_is_a_500_and_leaves_no_record_so_the_retry_is_processed(
+    jira_cloud, monkeypatch, table_snapshot
+):
     from twinbridge.settings import settings
     from twinbridge.wiring import wiring
 
@@ -194,8 +209,15 @@ def test_jira_dc_webhook_with_the_node_token_is_queued(jira_dc, where):
     assert json.loads(message["Body"])["change"]["item_key"] == "TES-4"
 
 
-@pytest.mark.parametrize("headers, query", [({}, ""), ({}, "token=wrong"), ({"x-twinbridge-token": "wrong"}, ""),
-                                            ({"x-hub-signature": _sign(JIRA_DC_BODY)}, "")])
+@pytest.mark.parametrize(
+    "headers, query",
+    [
+        ({}, ""),
+        ({}, "token=wrong"),
+        ({"x-twinbridge-token": "wrong"}, ""),
+        ({"x-hub-signature": _sign(JIRA_DC_BODY)}, ""),
+    ],
+)
 def test_jira_dc_webhook_without_the_right_token_is_refused(jira_dc, table_snapshot, headers, query):
     response = _post("jira-dc", JIRA_DC_BODY, headers, query=query)
     assert response["statusCode"] == 401
@@ -207,7 +229,9 @@ def test_jira_dc_webhook_without_the_right_token_is_refused(jira_dc, table_snaps
 
 @pytest.fixture
 def ado(aws, monkeypatch):
-    return provision_webhook_node(monkeypatch, "azure-devops", {"pat": "x", "webhook_secret": SECRET, "webhook_username": ADO_USER})
+    return provision_webhook_node(
+        monkeypatch, "azure-devops", {"pat": "x", "webhook_secret": SECRET, "webhook_username": ADO_USER}
+    )
 
 
 def test_ado_service_hook_with_basic_auth_is_queued_by_work_item(ado):
@@ -242,8 +266,9 @@ def test_ado_event_type_not_synced_is_acknowledged_as_ignored_naming_the_synced_
 
 
 def test_ado_technical_user_by_unique_name_is_ignored(aws, monkeypatch):
-    queue_url = provision_webhook_node(monkeypatch, "azure-devops", {"webhook_secret": SECRET},
-                                       technical_user="GIULIO.DEV@casavian.eu")
+    queue_url = provision_webhook_node(
+        monkeypatch, "azure-devops", {"webhook_secret": SECRET}, technical_user="GIULIO.DEV@casavian.eu"
+    )
     response = _post("azure-devops", ADO_BODY, {"x-twinbridge-token": SECRET})
     assert _body(response) == {"status": "ignored", "reason": "technical user"}
     assert queued(queue_url) == []
@@ -254,9 +279,11 @@ def test_ado_technical_user_by_unique_name_is_ignored(aws, monkeypatch):
 
 @pytest.mark.parametrize(
     "name, tracker, group",
-    [("jira-cloud-issue-updated.json", "jira-cloud", "jira-cloud:10042"),
-     ("jira-dc-issue-commented.json", "jira-dc", "jira-dc:21877"),
-     ("azure-devops-workitem-updated.json", "azure-devops", "azure-devops:1207")],
+    [
+        ("jira-cloud-issue-updated.json", "jira-cloud", "jira-cloud:10042"),
+        ("jira-dc-issue-commented.json", "jira-dc", "jira-dc:21877"),
+        ("azure-devops-workitem-updated.json", "azure-devops", "azure-devops:1207"),
+    ],
 )
 def test_sample_events_are_authentic_for_the_sample_secret(aws, monkeypatch, name, tracker, group):
     queue_url = provision_webhook_node(monkeypatch, tracker, {"webhook_secret": SECRET, "webhook_username": ADO_USER})

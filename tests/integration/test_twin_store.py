@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, Sta
 from twinbridge.store import keys as k
 from twinbridge.store.twins import TwinRepository
 
-T0 = datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 CANONICAL_HELLO = {"v": 1, "t": "Document",
                    "blocks": [{"t": "Paragraph", "children": [{"t": "Text", "text": "Hello"}]}]}
 
@@ -41,13 +41,12 @@ def an_error(reason: str = "tracker_rejected: summary too long") -> TwinError:
     return TwinError(direction="incoming", reason=reason, at=T0, attempts=2)
 
 
-def test_saved_twin_reads_back_equal_with_pending_replica_and_maps(twins):
+def test_saved_twin_reads_back_equal_with_its_maps(twins):
     twin = make_twin(
         out_seq=3, in_seq=2, last_sent_digest="d" * 64, last_sent_at=T0, last_received_at=T0,
         comment_map={"c1": CommentLink(local_id="L1", digest="x" * 64)},
         attachment_map={"a1": AttachmentLink(local_id="LA1", sha256="ab" * 32)},
         staged={"LA9": StagedAttachment(object_key="staged/conn-1/LA9", sha256="cd" * 32, size=2048)},
-        pending=pending_message(),
         claim=CreateClaim(marker="twinbridge-0123456789abcdef", claimed_at=T0),
     )
 
@@ -56,8 +55,36 @@ def test_saved_twin_reads_back_equal_with_pending_replica_and_maps(twins):
 
     assert saved.version == 1
     assert loaded == twin
-    assert loaded.pending.replica.comments[0].body == CANONICAL_HELLO
-    assert loaded.pending.replica.digest() == pending_message().replica.digest()
+
+
+def test_a_held_replica_reads_back_whole_until_released(twins):
+    assert twins.hold("conn-1", pending_message())
+
+    held = twins.pending("conn-1", "acme:10001")
+    assert held.replica.comments[0].body == CANONICAL_HELLO  # rich text kept exactly (JSON text, no Decimals)
+    assert held.replica.digest() == pending_message().replica.digest()
+    assert twins.pending_seqs("conn-1") == {"acme:10001": 4}
+
+    twins.release("conn-1", "acme:10001", 4)
+    assert twins.pending("conn-1", "acme:10001") is None and twins.pending_seqs("conn-1") == {}
+
+
+def test_the_inbox_keeps_the_newest_replica(twins):
+    newest = pending_message().model_copy(update={"seq": 6})
+    assert twins.hold("conn-1", newest)
+
+    assert not twins.hold("conn-1", pending_message())  # seq 4 arrives late: refused
+    assert twins.hold("conn-1", newest)  # the same one again (a redelivery): kept, so its apply is queued again
+    twins.release("conn-1", "acme:10001", 5)  # an apply of an older one does not drop the newer
+    assert twins.pending("conn-1", "acme:10001").seq == 6
+
+
+def test_receiving_never_conflicts_with_saving_the_twin(twins):
+    twin = twins.save(make_twin())
+    twins.hold("conn-1", pending_message())
+
+    twin.in_seq = 3
+    assert twins.save(twin).version == 2  # the held replica did not move the twin's version
 
 
 def test_missing_twin_reads_as_none(twins):
@@ -74,17 +101,17 @@ def test_twin_created_with_local_item_is_found_by_local_id(twins):
     assert twins.find_by_local("conn-2", "900") is None
 
 
-def test_local_item_assigned_later_is_indexed_only_when_told(twins):
+def test_local_item_assigned_later_is_indexed_when_saved(twins, table_snapshot):
     twin = twins.save(make_twin(local_id=None))
     twin.local = ItemIdentity(id="901", key="L-901")
 
     twins.save(twin)
-    assert twins.find_by_local("conn-1", "901") is None
-
-    twin.in_seq = 1
-    twins.save(twin, local_assigned=True)
     found = twins.find_by_local("conn-1", "901")
-    assert found is not None and found.twin_id == "acme:10001" and found.version == 3
+    assert found is not None and found.twin_id == "acme:10001" and found.version == 2
+
+    found.in_seq = 1
+    twins.save(found)  # read back, unchanged local item: no second index write
+    assert [item["SK"] for item in table_snapshot()] == [k.twin_sk("acme:10001"), k.twin_local_sk("901")]
 
 
 def test_update_with_current_version_bumps_it(twins):
@@ -138,9 +165,10 @@ def test_twin_with_error_is_listed_until_the_error_is_cleared(twins):
     assert [(t.connection_id, t.twin_id) for t in twins.with_errors()] == [("conn-2", "acme:3")]
 
 
-def test_deleting_a_twin_removes_it_and_its_local_index(twins, table_snapshot):
+def test_deleting_a_twin_removes_it_its_local_index_and_its_inbox(twins, table_snapshot):
     twins.save(make_twin("acme:1", local_id="901"))
     keep = twins.save(make_twin("acme:2", local_id="902"))
+    twins.hold("conn-1", pending_message().model_copy(update={"twin_id": "acme:1"}))
     doomed = twins.get("conn-1", "acme:1")
 
     twins.delete(doomed)
@@ -184,7 +212,7 @@ def test_update_re_reads_and_reapplies_after_a_concurrent_save(twins):
         return True
 
     saved = twins.update("c-1", "acme:1", change)
-    assert calls == [1, 2]
+    assert calls == [1, 2]  # applied again to the fresher record
     stored = twins.get("c-1", "acme:1")
     assert (saved.version, stored.in_seq, stored.out_seq) == (3, 7, 3)
 
@@ -198,3 +226,19 @@ def test_update_saves_nothing_when_the_change_declines_or_the_twin_is_missing(tw
     made = twins.update("c-1", "acme:2", lambda twin: True,
                         new=lambda: Twin(connection_id="c-1", twin_id="acme:2", origin="remote"))
     assert made is not None and twins.get("c-1", "acme:2").version == 1
+
+
+def test_update_starts_from_the_callers_twin_and_reads_only_after_a_conflict(twins):
+    mine = twins.save(Twin(connection_id="c-1", twin_id="acme:1", origin="remote"))
+    theirs = twins.get("c-1", "acme:1")
+    theirs.in_seq = 7
+    twins.save(theirs)
+
+    def bump(twin: Twin) -> None:
+        twin.out_seq += 1
+
+    saved = twins.update("c-1", "acme:1", bump, current=mine)
+
+    assert saved is not mine  # the stale copy lost; the change went onto the fresh one
+    assert (saved.version, saved.in_seq, saved.out_seq) == (3, 7, 1)
+    assert twins.update("c-1", "acme:1", bump, current=saved) is saved  # no conflict: no read, the same object

@@ -182,7 +182,7 @@ def test_missing_key_id_is_refused():
     headers = signed()
     del headers[HEADER_KEY_ID]
     with pytest.raises(AuthenticationError) as caught:
-        received(headers).key_id
+        _ = received(headers).key_id
     assert caught.value.reason == "missing or malformed key id header"
 
 
@@ -190,7 +190,7 @@ def test_oversized_key_id_is_refused():
     headers = signed()
     headers[HEADER_KEY_ID] = "k_" + "a" * 63
     with pytest.raises(AuthenticationError) as caught:
-        received(headers).key_id
+        _ = received(headers).key_id
     assert caught.value.reason == "missing or malformed key id header"
 
 

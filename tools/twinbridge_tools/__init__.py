@@ -1,1 +1,1 @@
-"""Operator and developer tools: the admin CLI, the local runtime and the tracker simulators (never in the Lambda layer)."""
+"""Operator and developer tools: the admin CLI, the local runtime, the tracker simulators (not in the Lambda layer)."""

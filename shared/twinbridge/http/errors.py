@@ -82,7 +82,9 @@ def install_error_handlers(app: Any) -> None:
 
     @app.exception_handler(json.JSONDecodeError)
     def _json(exc: json.JSONDecodeError) -> Response[str]:
-        return error_response(400, "invalid_request", f"request body is not valid JSON (line {exc.lineno}, column {exc.colno})")
+        return error_response(
+            400, "invalid_request", f"request body is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        )
 
     @app.not_found
     def _not_found(exc: Exception) -> Response[str]:

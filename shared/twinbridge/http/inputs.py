@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TypeVar
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel
@@ -12,7 +11,6 @@ from pydantic import BaseModel
 from twinbridge.errors import InvalidRequestError, PayloadTooLargeError
 from twinbridge.peers.signing import SignedRequest
 
-T = TypeVar("T", bound=BaseModel)
 MAX_BODY_BYTES = 1024 * 1024  # API Gateway's own payload limit is 10 MB; none of our bodies comes near 1 MB
 
 
@@ -31,7 +29,7 @@ def read_body(event: APIGatewayProxyEventV2, limit: int = MAX_BODY_BYTES, *, adv
     return data
 
 
-def parse_body(event: APIGatewayProxyEventV2, model: type[T]) -> T:
+def parse_body[T: BaseModel](event: APIGatewayProxyEventV2, model: type[T]) -> T:
     """Validate the JSON body against ``model`` (pydantic errors become 400s naming the field)."""
     data = read_body(event)
     if not data.strip():

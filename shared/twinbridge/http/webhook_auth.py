@@ -104,7 +104,9 @@ def verify_webhook(request: WebhookRequest, credentials: TrackerCredentials | No
         if headers.get(TOKEN_HEADER) is not None:
             check_token(headers.get(TOKEN_HEADER), secret, "X-Twinbridge-Token header")
         else:
-            check_basic_auth(headers.get("authorization"), credentials.webhook_username if credentials else None, secret)
+            check_basic_auth(
+                headers.get("authorization"), credentials.webhook_username if credentials else None, secret
+            )
     else:  # pragma: no cover - guarded by check_tracker_path
         raise WebhookAuthenticationError(f"unknown tracker {request.tracker!r}")
 
@@ -122,14 +124,20 @@ def check_tracker_path(tracker: str, node_tracker: str) -> None:
     if tracker != node_tracker:
         shown = tracker[:40]
         if tracker not in TRACKER_KINDS:
-            raise NotFoundError(f"unknown tracker '{shown}' in the webhook path; expected one of {', '.join(TRACKER_KINDS)}")
-        raise NotFoundError(f"this node is attached to a {node_tracker} tracker; send its webhooks to /hooks/{node_tracker}, not /hooks/{shown}")
+            raise NotFoundError(
+                f"unknown tracker '{shown}' in the webhook path; expected one of {', '.join(TRACKER_KINDS)}"
+            )
+        raise NotFoundError(
+            f"this node is attached to a {node_tracker} tracker; "
+            f"send its webhooks to /hooks/{node_tracker}, not /hooks/{shown}"
+        )
 
 
 def read_webhook(event: APIGatewayProxyEventV2, tracker: str) -> WebhookRequest:
     """The raw body (at most MAX_WEBHOOK_BYTES, else 413), lower-cased headers and the parsed query string."""
-    data = read_body(event, MAX_WEBHOOK_BYTES,
-                     advice="; narrow the webhook's fields or events so each delivery stays under 1 MB")
+    data = read_body(
+        event, MAX_WEBHOOK_BYTES, advice="; narrow the webhook's fields or events so each delivery stays under 1 MB"
+    )
     return WebhookRequest(
         tracker=tracker,
         body=data,
@@ -150,7 +158,7 @@ def verified_webhook(
     request = read_webhook(event, tracker)
     try:
         loaded = credentials()
-    except Exception as exc:  # noqa: BLE001 - any failure to read the secret must refuse, not crash
+    except Exception as exc:
         logger.error("tracker secret could not be read; refusing webhooks", extra={"error": type(exc).__name__})
         raise WebhookAuthenticationError(f"tracker secret unavailable ({type(exc).__name__})") from exc
     try:

@@ -55,7 +55,9 @@ class ManualConnectionRequest(ConnectionTerms):
         if not self.passive and self.remote_key is None:
             raise ValueError("remote_key is required unless the connection is passive (it signs what this side sends)")
         if not self.passive and self.remote_url is None:
-            raise ValueError("remote_url is required unless the connection is passive (this side must reach the partner)")
+            raise ValueError(
+                "remote_url is required unless the connection is passive (this side must reach the partner)"
+            )
         return self
 
 

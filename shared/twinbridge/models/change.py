@@ -28,7 +28,7 @@ class ChangeKind(StrEnum):
 
 
 class ActorRef(FrozenModel):
-    """Who made the change, as far as the payload tells (Jira Cloud: account id; Jira DC: name/key; ADO: unique name)."""
+    """Who made the change, as far as the payload tells (Jira Cloud: account id; DC: name/key; ADO: unique name)."""
 
     account_id: str | None = None
     name: str | None = None
@@ -47,7 +47,7 @@ class ActorRef(FrozenModel):
 
 
 class FieldChangeItem(FrozenModel):
-    """One changed field: Jira changelog item (``from``/``to`` ids plus display strings) or ADO ``oldValue/newValue``."""
+    """One changed field: a Jira changelog item (``from``/``to`` ids and display strings) or ADO old/new values."""
 
     field: str
     field_id: str | None = None
@@ -55,7 +55,9 @@ class FieldChangeItem(FrozenModel):
     new: Any = None
     old_text: str | None = None
     new_text: str | None = None
-    truncated: bool = Field(default=False, description="a value was cut to MAX_VALUE_CHARS; the worker re-reads the item")
+    truncated: bool = Field(
+        default=False, description="a value was cut to MAX_VALUE_CHARS; the worker re-reads the item"
+    )
 
 
 class ChangeEvent(FrozenModel):
@@ -64,7 +66,9 @@ class ChangeEvent(FrozenModel):
     tracker: TrackerKind
     instance: str = Field(min_length=1, description="base URL of the tracker instance (Jira site, ADO collection)")
     item_id: str = Field(min_length=1)
-    item_key: str | None = Field(default=None, description="PROJ-12 for Jira (absent in some DC comment events), the id for ADO")
+    item_key: str | None = Field(
+        default=None, description="PROJ-12 for Jira (absent in some DC comment events), the id for ADO"
+    )
     project: str | None = None
     kind: ChangeKind
     actor: ActorRef | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, field_validator
@@ -79,6 +79,12 @@ class KeyMaterial(BaseModel):
     next_outbound: SecretBytes | None = None
     next_inbound_key_id: str | None = None
 
+    def invitation_halves(self) -> tuple[bytes, bytes] | None:
+        """(our ephemeral private key, the invitation secret) while an invitation this side issued is pending."""
+        if self.ephemeral_private is None or self.invitation_secret is None:
+            return None
+        return self.ephemeral_private.get_secret_value(), self.invitation_secret.get_secret_value()
+
     def inbound_key(self, key_id: str, moment: dt.datetime) -> bytes | None:
         for key in self.inbound:
             if key.key_id == key_id and key.valid_at(moment):
@@ -136,7 +142,7 @@ class Connection(BaseModel):
     def rotation_pending(self) -> bool:
         return self.keys.rotation_id is not None
 
-    def public_view(self) -> dict:
+    def public_view(self) -> dict[str, Any]:
         """The record as admins see it: every field except key material, plus derived facts."""
         data = self.model_dump(mode="json", exclude={"keys"})
         data["remote_private"] = self.remote_url is None

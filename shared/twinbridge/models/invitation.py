@@ -59,4 +59,6 @@ class InvitationCode(BaseModel):
         try:
             return cls.model_validate(json.loads(b64d(body)))
         except (ValueError, ValidationError) as exc:
-            raise MalformedInvitationError("invitation code is malformed: its content is not a valid invitation") from exc
+            raise MalformedInvitationError(
+                "invitation code is malformed: its content is not a valid invitation"
+            ) from exc

@@ -10,6 +10,9 @@ from pydantic import Field
 from twinbridge.models.base import StrictModel
 from twinbridge.models.connection import utcnow
 
+NOTE_KIND = "note"  # an admin's note to the partner's admins
+ROTATE_KIND = "keys.rotate"  # a key-rotation offer a private partner polls
+
 # ``connection_id`` in the bodies below is the SENDER's id for the connection. Invited connections share one
 # id; manually keyed ones may not. The receiver identifies the connection by the key the request is signed with.
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from pydantic import Field
 
+from twinbridge.models.base import StrictModel
+
 REPLICA_KIND = "sync.replica"
 LINKED_KIND = "sync.linked"
 UNLINKED_KIND = "sync.unlinked"
 
-from twinbridge.models.base import StrictModel
 
 
 class ItemIdentity(StrictModel):

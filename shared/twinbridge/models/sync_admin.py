@@ -87,8 +87,8 @@ class RetryQueuedItem(BaseModel):
     twin_id: str
     action: Literal["apply", "change"] = Field(
         description="apply: the pending replica is applied again; change: the local item is sent again")
-    status: Literal["queued", "done", "failed"] = Field(
-        description="queued for the sync worker; done or failed inline (a node without a sync queue)")
+    status: Literal["queued", "failed"] = Field(
+        description="queued for the sync worker, or failed before it could be queued (detail says why)")
     seq: int | None = Field(default=None, description="the pending replica's seq (apply)")
     item_key: str | None = Field(default=None, description="the local item (change)")
     delivery_id: str | None = Field(default=None, description="the queued change's delivery id (change)")

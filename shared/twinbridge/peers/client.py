@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel
 
 from twinbridge.errors import RemoteError
 from twinbridge.peers.signing import sign
+
+if TYPE_CHECKING:
+    import requests
 
 T = TypeVar("T", bound=BaseModel)
 PEER_PREFIX = "/peer/v1"
@@ -18,7 +21,8 @@ PEER_PREFIX = "/peer/v1"
 class PeerClient:
     """Calls ``{base_url}/peer/v1/...``; the signature covers the route path, so base-path prefixes don't matter."""
 
-    def __init__(self, session=None, timeout: float = 10.0, user_agent: str = "twinbridge") -> None:
+    def __init__(self, session: requests.Session | None = None, timeout: float = 10.0,
+                 user_agent: str = "twinbridge") -> None:
         if session is None:
             import requests
 
@@ -71,7 +75,9 @@ class PeerClient:
             except (ValueError, AttributeError):
                 pass
             raise RemoteError(
-                f"partner node answered {response.status_code}: {message}", status=response.status_code, remote_code=code
+                f"partner node answered {response.status_code}: {message}",
+                status=response.status_code,
+                remote_code=code,
             )
         try:
             return response_model.model_validate(response.json() if response.content else {})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .model import (
     Atom,
@@ -49,7 +49,7 @@ def panel_label(panel: Panel) -> str:
 def date_text(timestamp: str) -> str:
     """An ADF date (epoch milliseconds) as YYYY-MM-DD, or the raw value when it is not a number."""
     try:
-        return datetime.fromtimestamp(int(timestamp) / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+        return datetime.fromtimestamp(int(timestamp) / 1000, tz=UTC).strftime("%Y-%m-%d")
     except (ValueError, OverflowError, OSError):
         return timestamp
 
@@ -115,9 +115,10 @@ def flatten_block(block: Block, depth: int = 0) -> list[list[Inline]]:
     if isinstance(block, Quote):
         return [[Text("> ")] + line for line in flatten_blocks(block.children)]
     if isinstance(block, Panel):
-        return [[Text(panel_label(block), (Mark("strong"),))]] + flatten_blocks(block.children)
+        label: list[list[Inline]] = [[Text(panel_label(block), (Mark("strong"),))]]
+        return label + flatten_blocks(block.children)
     if isinstance(block, Expand):
-        head = [[Text(block.title, (Mark("strong"),))]] if block.title else []
+        head: list[list[Inline]] = [[Text(block.title, (Mark("strong"),))]] if block.title else []
         return head + flatten_blocks(block.children)
     if isinstance(block, Table):
         rows: list[list[Inline]] = []

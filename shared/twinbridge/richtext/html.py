@@ -383,8 +383,9 @@ class _Writer:
             self.log.add("panel", f"{block.kind} panel rendered as a quote labelled {panel_label(block)!r}")
             label = f"<strong>{escape(panel_label(block))}</strong>"
             children = list(block.children)
-            if children and isinstance(children[0], Paragraph):
-                first = children.pop(0)
+            first = children[0] if children else None
+            if isinstance(first, Paragraph):
+                children.pop(0)
                 head = f"<p>{label} {self.inlines(first.children)}</p>"
             else:
                 head = f"<p>{label}</p>"

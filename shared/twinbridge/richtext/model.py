@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 MarkKind = Literal[
     "strong", "em", "underline", "strike", "code", "link", "sub", "sup", "color", "background", "annotation"
@@ -73,7 +73,7 @@ class Atom:
     attrs: dict = field(default_factory=dict)
 
 
-Inline = Union[Text, HardBreak, Mention, Emoji, Image, Atom]
+Inline = Text | HardBreak | Mention | Emoji | Image | Atom
 
 
 @dataclass
@@ -164,7 +164,7 @@ class Expand:
     children: list[Block] = field(default_factory=list)
 
 
-Block = Union[Paragraph, Heading, ListBlock, TaskList, CodeBlock, Quote, Panel, Table, Rule, Expand]
+Block = Paragraph | Heading | ListBlock | TaskList | CodeBlock | Quote | Panel | Table | Rule | Expand
 
 
 @dataclass
@@ -211,7 +211,8 @@ def block_text(block: Block) -> str:
     if isinstance(block, TaskList):
         return "\n".join(inline_text(item.children) for item in block.items)
     if isinstance(block, (Quote, Panel, Expand)):
-        head = [block.title] if getattr(block, "title", "") else []
+        title: str = getattr(block, "title", "")
+        head = [title] if title else []
         return "\n".join(head + [blocks_text(block.children)])
     if isinstance(block, Table):
         return "\n".join("\t".join(blocks_text(c.children) for c in row.cells) for row in block.rows)

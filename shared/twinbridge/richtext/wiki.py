@@ -297,8 +297,8 @@ def _panel(block: Panel, log: LossLog, nested: tuple[str, ...]) -> str:
         log.add("panel", f"{block.kind!r} panel written as {{{macro}}}")
     if nested and any(n in PANEL_MACROS for n in nested):
         log.add("structure", "panel inside a panel flattened to a labelled paragraph")
-        body = _render_blocks(block.children, log, nested)
-        return _join([render_inline([Text(panel_label(block), (Mark("strong"),))], log)] + body)
+        lines = _render_blocks(block.children, log, nested)
+        return _join([render_inline([Text(panel_label(block), (Mark("strong"),))], log)] + lines)
     title = block.title.replace("}", "").replace("|", "")
     opener = "{" + macro + (f":title={title}" if title else "") + "}"
     body = _join(_render_blocks(block.children, log, nested + (macro,)))
@@ -313,8 +313,10 @@ def _list_lines(block: ListBlock, prefix: str, log: LossLog) -> list[str]:
     for item in block.items:
         first: list[Inline] = []
         rest: list[Block] = list(item.children)
-        if rest and isinstance(rest[0], Paragraph):
-            first = list(rest.pop(0).children)
+        lead = rest[0] if rest else None
+        if isinstance(lead, Paragraph):
+            rest.pop(0)
+            first = list(lead.children)
         nested_lists: list[ListBlock] = []
         for child in rest:
             if isinstance(child, ListBlock):

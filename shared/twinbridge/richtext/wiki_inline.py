@@ -412,9 +412,9 @@ def _emit(tokens: list[tuple[int, object]]) -> str:
                     depth -= 1
             after = _first_char(tokens, close + 1)
             nxt = tokens[index + 1] if index + 1 < len(tokens) else (_RAW, "")
-            head = str(nxt[1])[:1] if nxt[0] in (_TEXT, _RAW) else DELIMS.get(getattr(nxt[1], "kind", ""), "{")
-            kind = getattr(value, "kind", "")
-            list_like = last == "" and kind in ("strong", "strike") and head != "" and head in "*#-"
+            head = str(nxt[1])[:1] if nxt[0] in (_TEXT, _RAW) else DELIMS.get(str(getattr(nxt[1], "kind", "")), "{")
+            mark_kind = getattr(value, "kind", None) or ""
+            list_like = last == "" and mark_kind in ("strong", "strike") and head != "" and head in "*#-"
             use_braces = _word(last) or _word(after) or list_like
             braced[index] = use_braces
             opened.append(index)
@@ -445,9 +445,7 @@ def escape(text: str, before: str = "", after: str = "") -> str:
             out.append("&#92;" if nxt and not nxt.isalnum() and not nxt.isspace() or not nxt else "\\")
         elif ch == "&" and nxt == "#":
             out.append("&#38;")
-        elif ch in ALWAYS_ESCAPED:
-            out.append("\\" + ch)
-        elif at_start and ch in "*#-":
+        elif ch in ALWAYS_ESCAPED or at_start and ch in "*#-":
             out.append("\\" + ch)
         elif at_start and LINE_START_BLOCK.match(text, i):
             dot = text.index(".", i)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 from twinbridge.errors import ConflictError, InvalidRequestError, RemoteError
@@ -19,7 +21,7 @@ from twinbridge.models.messages import PeerMessage
 from twinbridge.observability import logger
 from twinbridge.peers import keys as crypto
 from twinbridge.services import messaging, tracker_checks
-from twinbridge.wiring import Deps
+from twinbridge.services.deps import Deps
 
 
 def add_manual(deps: Deps, request: ManualConnectionRequest) -> Connection:
@@ -91,6 +93,14 @@ def send_message(deps: Deps, connection_id: str, request: SendMessageRequest) ->
     return messaging.send(deps, conn, request.kind, {"text": request.text})
 
 
+def receive_note(deps: Deps, conn: Connection, message: PeerMessage) -> None:
+    """A partner admin's note: recorded in the connection's activity log (a redelivery overwrites, never repeats)."""
+    deps.events.record(
+        conn.id, "note.received", str(message.payload.get("text", ""))[:4000],
+        at=message.created_at, event_id=message.message_id, seq=message.seq,
+    )
+
+
 def test_connection(deps: Deps, connection_id: str) -> TestReport:
     """Internal checks (tracker side, filled in by adapters) and a signed ping round trip to the partner."""
     conn = deps.connections.get(connection_id)
@@ -103,17 +113,32 @@ def _internal_checks(deps: Deps, conn: Connection) -> list[CheckResult]:
         client = deps.tracker
     except ValidationError as exc:  # the secret's JSON has wrong fields: name them, never their values
         fields = ", ".join(sorted({".".join(map(str, e["loc"])) or "secret" for e in exc.errors(include_input=False)}))
-        return [CheckResult(name="tracker credentials", status="failed",
-                            detail=f"the tracker secret is not valid ({fields}): fix TrackerSecretArn's JSON")]
+        return [
+            CheckResult(
+                name="tracker credentials",
+                status="failed",
+                detail=f"the tracker secret is not valid ({fields}): fix TrackerSecretArn's JSON",
+            )
+        ]
     except ValueError as exc:  # credentials incomplete for this tracker type (a message naming fields, no values)
         return [CheckResult(name="tracker credentials", status="failed", detail=f"{exc}: fix the tracker secret")]
     except Exception:  # Secrets Manager unreachable or access denied
         logger.exception("tracker secret could not be read")
-        return [CheckResult(name="tracker credentials", status="failed",
-                            detail="the tracker secret could not be read: check TrackerSecretArn and the function's access")]
+        return [
+            CheckResult(
+                name="tracker credentials",
+                status="failed",
+                detail="the tracker secret could not be read: check TrackerSecretArn and the function's access",
+            )
+        ]
     if client is None:
-        return [CheckResult(name="tracker", status="skipped",
-                            detail="no tracker configured on this node (TrackerBaseUrl and TrackerSecretArn)")]
+        return [
+            CheckResult(
+                name="tracker",
+                status="skipped",
+                detail="no tracker configured on this node (TrackerBaseUrl and TrackerSecretArn)",
+            )
+        ]
     return tracker_checks.internal_checks(client, conn, conn.technical_user or deps.settings.technical_user)
 
 
@@ -122,8 +147,12 @@ def _remote_check(deps: Deps, conn: Connection) -> CheckResult:
         return CheckResult(name="remote", status="failed", detail=f"connection is {conn.status.value}")
     if not conn.can_call_remote:
         why = "this side is passive" if conn.passive else "the partner is private (it has no URL)"
-        heard = f"; last heard from {conn.last_contact_at.isoformat()}" if conn.last_contact_at else "; not heard from yet"
-        return CheckResult(name="remote", status="skipped", detail=f"{why}: it calls this node, never the reverse{heard}")
+        heard = (
+            f"; last heard from {conn.last_contact_at.isoformat()}" if conn.last_contact_at else "; not heard from yet"
+        )
+        return CheckResult(
+            name="remote", status="skipped", detail=f"{why}: it calls this node, never the reverse{heard}"
+        )
     started = utcnow()
     try:
         answer = messaging.ping_remote(deps, conn)
@@ -131,11 +160,13 @@ def _remote_check(deps: Deps, conn: Connection) -> CheckResult:
         return CheckResult(name="remote", status="failed", detail=exc.message)
     elapsed = (utcnow() - started).total_seconds() * 1000
     return CheckResult(
-        name="remote", status="ok", detail=f"signed ping answered by {answer.node} in {elapsed:.0f} ms (partner sees it {answer.status})"
+        name="remote",
+        status="ok",
+        detail=f"signed ping answered by {answer.node} in {elapsed:.0f} ms (partner sees it {answer.status})",
     )
 
 
-def get_with_events(deps: Deps, connection_id: str) -> dict:
+def get_with_events(deps: Deps, connection_id: str) -> dict[str, Any]:
     conn = deps.connections.get(connection_id)
     waiting, more = deps.outbox.pending(conn.id, 0, 100)
     return {
@@ -145,15 +176,17 @@ def get_with_events(deps: Deps, connection_id: str) -> dict:
     }
 
 
-def node_info(deps: Deps) -> dict:
+def node_info(deps: Deps) -> dict[str, Any]:
     s = deps.settings
     return {
         "node": s.node_name,
         "public": s.node_public,
         "url": s.public_url or None,
-        "tracker": {"type": s.tracker_type, "base_url": s.tracker_base_url or None, "alt_base_url": s.tracker_alt_base_url or None},
+        "tracker": {
+            "type": s.tracker_type,
+            "base_url": s.tracker_base_url or None,
+            "alt_base_url": s.tracker_alt_base_url or None,
+        },
         "technical_user": s.technical_user or None,
         "connections": len(deps.connections.list()),
     }
-
-

@@ -7,26 +7,30 @@ deduplicated with Powertools idempotency on the delivery id (records in the node
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Mapping
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from twinbridge.errors import DeliveryInProgressError, TwinbridgeError, UnsupportedEventError
-from twinbridge.models.change import CHANGE_MESSAGE_TYPE, ChangeEvent, WebhookReceiptResponse
+from twinbridge.errors import DeliveryInProgressError, UnsupportedEventError
+from twinbridge.models.change import ChangeEvent, WebhookReceiptResponse
+from twinbridge.models.jobs import TrackerChangeJob
 from twinbridge.observability import logger
+from twinbridge.services.deps import Deps, JobQueue
 from twinbridge.trackers.webhooks import parse_webhook
-from twinbridge.wiring import Deps, WorkQueue
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 DEDUP_WINDOW_SECONDS = 2 * 24 * 3600  # trackers retry for hours (ADO) or minutes (Jira); keep ids two days
 IDEMPOTENCY_KEY_PREFIX = "webhook-delivery"
-_SQS_ID = re.compile(r"^[A-Za-z0-9!-/:-@\[-`{-~]{1,128}$")  # SQS: 1-128 alphanumerics and punctuation
 
 
-def _mark_duplicate(response: Any, data_record: Any) -> Any:
+def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     """Powertools calls this when it returns a stored result instead of running the function: a redelivery."""
     if isinstance(response, dict):
         return {**response, "status": "duplicate"}
@@ -41,37 +45,30 @@ IDEMPOTENCY_CONFIG = IdempotencyConfig(
 )
 
 
-class QueueNotConfiguredError(TwinbridgeError):
-    """The node has no SYNC_QUEUE_URL: accepting the change would lose it (answered 500, the tracker retries)."""
-
-    code = "queue_not_configured"
-
-
-def message_group(change: ChangeEvent) -> str:
-    """One FIFO group per tracker item, so changes to one item are applied in order."""
-    return sqs_id(f"{change.tracker}:{change.item_id}")
+def track_invocation(context: LambdaContext) -> None:
+    """In-progress idempotency records expire with the current invocation (a crashed one frees its deliveries)."""
+    IDEMPOTENCY_CONFIG.register_lambda_context(context)
 
 
-def sqs_id(value: str) -> str:
-    """``value`` when SQS accepts it as a group/deduplication id, else its SHA-256 (64 hex characters)."""
-    return value if _SQS_ID.match(value) else hashlib.sha256(value.encode()).hexdigest()
+def _queue_change(change: ChangeEvent, queue: JobQueue) -> dict[str, Any]:
+    queue.send(TrackerChangeJob(change=change))
+    return {"status": "queued", "delivery_id": change.delivery_id, "kind": change.kind.value,
+            "item": change.item_key or change.item_id}
 
 
-def dedup_id(change: ChangeEvent) -> str:
-    return hashlib.sha256(f"{change.tracker}:{change.delivery_id}".encode()).hexdigest()
+@functools.cache
+def _queue_once(persistence: BasePersistenceLayer) -> Callable[..., dict[str, Any]]:
+    """``_queue_change`` made idempotent on the delivery id, with records in ``persistence`` (built once per store)."""
+    queue_once: Callable[..., dict[str, Any]] = idempotent_function(
+        data_keyword_argument="change", persistence_store=persistence, config=IDEMPOTENCY_CONFIG,
+        key_prefix=IDEMPOTENCY_KEY_PREFIX,
+    )(_queue_change)
+    return queue_once
 
 
-def queue_message(change: ChangeEvent) -> dict[str, Any]:
-    """The sync queue body for a change: ``{"type": "tracker.change", "change": <ChangeEvent JSON>}``."""
-    return {"type": CHANGE_MESSAGE_TYPE, "change": change.model_dump(mode="json")}
-
-
-def enqueue_change(queue: WorkQueue, change: ChangeEvent) -> None:
-    """Queue a change for the sync worker: FIFO group per item, de-duplicated by tracker and delivery id."""
-    queue.send(queue_message(change), group=message_group(change), dedup_id=dedup_id(change))
-
-
-def ingest_webhook(deps: Deps, tracker: str, body: bytes, headers: Mapping[str, str] | None = None) -> WebhookReceiptResponse:
+def ingest_webhook(
+    deps: Deps, tracker: str, body: bytes, headers: Mapping[str, str] | None = None
+) -> WebhookReceiptResponse:
     """Normalize one authenticated delivery and queue it once.
 
     Returns:
@@ -94,29 +91,12 @@ def ingest_webhook(deps: Deps, tracker: str, body: bytes, headers: Mapping[str, 
     if technical_user and change.actor is not None and change.actor.matches(technical_user):
         logger.info("webhook ignored: made by the technical user", extra={"kind": change.kind.value})
         return WebhookReceiptResponse(status="ignored", reason="technical user")
-    if deps.queue is None:
-        raise QueueNotConfiguredError("this node has no sync queue configured (SYNC_QUEUE_URL); webhook not accepted")
-
-    queue = deps.queue
-
-    @idempotent_function(
-        data_keyword_argument="change",
-        persistence_store=deps.webhook_deliveries,
-        config=IDEMPOTENCY_CONFIG,
-        key_prefix=IDEMPOTENCY_KEY_PREFIX,
-    )
-    def enqueue(change: ChangeEvent) -> dict[str, Any]:
-        enqueue_change(queue, change)
-        return {
-            "status": "queued",
-            "delivery_id": change.delivery_id,
-            "kind": change.kind.value,
-            "item": change.item_key or change.item_id,
-        }
-
     try:
-        receipt = WebhookReceiptResponse.model_validate(enqueue(change=change))
+        answer = _queue_once(deps.webhook_deliveries)(change=change, queue=deps.queue)
     except IdempotencyAlreadyInProgressError as exc:
-        raise DeliveryInProgressError(f"delivery {change.delivery_id[:80]} is already being processed; retry later") from exc
+        raise DeliveryInProgressError(
+            f"delivery {change.delivery_id[:80]} is already being processed; retry later"
+        ) from exc
+    receipt = WebhookReceiptResponse.model_validate(answer)
     logger.info(f"webhook {receipt.status}", extra={"kind": change.kind.value})
     return receipt

@@ -41,8 +41,8 @@ from twinbridge.models.messages import (
 from twinbridge.observability import logger
 from twinbridge.peers import keys as crypto
 from twinbridge.peers.signing import SignedRequest
+from twinbridge.services.deps import Deps
 from twinbridge.services.peer_auth import verify_with
-from twinbridge.wiring import Deps
 
 NOT_PENDING = "this invitation was already used"
 
@@ -110,19 +110,23 @@ def initiate(deps: Deps, request: InitiateRequest, seen_as: str | None = None) -
         invitation_secret=b64e(invitation_secret),
     ).encode()
     deps.events.record(connection_id, "invitation.created", f"expires {expires_at.isoformat()}")
-    logger.info("invitation created", extra={"connection_id": connection_id, "partner_private": request.partner_url is None})
+    logger.info(
+        "invitation created", extra={"connection_id": connection_id, "partner_private": request.partner_url is None}
+    )
     return conn, code
 
 
-def _pending_invitation(deps: Deps, connection_id: str) -> Connection:
+def _pending_invitation(deps: Deps, connection_id: str) -> tuple[Connection, tuple[bytes, bytes]]:
+    """The invitation this node issued, and its (ephemeral private key, invitation secret)."""
     conn = deps.connections.find(connection_id)
     if conn is None or conn.origin != Origin.INITIATOR:
         raise NotFoundError(f"no invitation {connection_id} on this node")
-    if conn.status != ConnectionStatus.PENDING or conn.keys.ephemeral_private is None:
+    halves = conn.keys.invitation_halves()
+    if conn.status != ConnectionStatus.PENDING or halves is None:
         raise InvitationUsedError(NOT_PENDING)
     if conn.invitation_expires_at and utcnow() >= conn.invitation_expires_at:
         raise InvitationExpiredError("this invitation has expired; ask the partner for a new one")
-    return conn
+    return conn, halves
 
 
 def _complete(deps: Deps, conn: Connection, agreed: crypto.DirectionalKeys, remote_node: str) -> Connection:
@@ -141,13 +145,13 @@ def _complete(deps: Deps, conn: Connection, agreed: crypto.DirectionalKeys, remo
 
 def receive_accept(deps: Deps, connection_id: str, request: SignedRequest, body: AcceptRequest) -> AcceptResponse:
     """A (public) initiator receives the acceptor's half; the request must be signed with the agreed key."""
-    conn = _pending_invitation(deps, connection_id)
+    conn, (ephemeral_private, invitation_secret) = _pending_invitation(deps, connection_id)
     try:
         agreed = crypto.agree(
-            conn.keys.ephemeral_private.get_secret_value(),
+            ephemeral_private,
             b64d(body.acceptor_public_key),
             context=connection_id,
-            binding_secret=conn.keys.invitation_secret.get_secret_value(),
+            binding_secret=invitation_secret,
             first_party=True,
         )
     except ValueError as exc:
@@ -176,27 +180,22 @@ def fetch_acceptance(deps: Deps, conn: Connection) -> bool:
     Returns:
         True when the connection became active.
     """
-    invitation_secret = conn.keys.invitation_secret.get_secret_value()
+    halves = conn.keys.invitation_halves()
+    if halves is None or conn.remote_url is None:
+        raise ConflictError(f"connection {conn.id} has no pending invitation to a partner URL")
+    ephemeral_private, invitation_secret = halves
     fetch_key = crypto.handshake_key(invitation_secret, conn.id)
-    try:
-        acceptance = deps.peer_client.call(
-            conn.remote_url, "GET", f"/invitations/{conn.id}/acceptance", fetch_key, None, AcceptanceResponse
-        )
-    except RemoteError as exc:
-        if exc.status == 404:
-            return False  # not accepted yet
-        raise
+    acceptance = deps.partner_at(conn.remote_url, fetch_key).fetch_acceptance(conn.id)
+    if acceptance is None:
+        return False  # not accepted yet
     agreed = crypto.agree(
-        conn.keys.ephemeral_private.get_secret_value(),
+        ephemeral_private,
         b64d(acceptance.acceptor_public_key),
         context=conn.id,
         binding_secret=invitation_secret,
         first_party=True,
     )
-    deps.peer_client.call(
-        conn.remote_url, "POST", "/handshake/confirm", agreed.outbound,
-        ConfirmRequest(initiator_node=deps.settings.node_name), PingResponse,
-    )
+    deps.partner_at(conn.remote_url, agreed.outbound).confirm(ConfirmRequest(initiator_node=deps.settings.node_name))
     _complete(deps, conn, agreed, acceptance.acceptor_node)
     deps.connections.save(conn)
     deps.events.record(conn.id, "connection.activated", f"acceptance fetched from {acceptance.acceptor_node}")
@@ -222,8 +221,11 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
     invitation_secret = b64d(code.invitation_secret)
     try:
         agreed = crypto.agree(
-            pair.private, b64d(code.public_key), context=code.connection_id,
-            binding_secret=invitation_secret, first_party=False,
+            pair.private,
+            b64d(code.public_key),
+            context=code.connection_id,
+            binding_secret=invitation_secret,
+            first_party=False,
         )
     except ValueError as exc:
         raise MalformedInvitationError("invitation code is malformed: its public key is not valid") from exc
@@ -242,17 +244,15 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
         technical_user=deps.settings.technical_user or None,
     )
     if code.initiator_url is not None:
-        response = deps.peer_client.call(
-            code.initiator_url,
-            "POST",
-            f"/invitations/{code.connection_id}/accept",
-            agreed.outbound,
+        response = deps.partner_at(code.initiator_url, agreed.outbound).accept(
+            code.connection_id,
             AcceptRequest(
                 acceptor_public_key=b64e(pair.public), acceptor_node=deps.settings.node_name, acceptor_url=own_url
             ),
-            AcceptResponse,
         )
-        if not crypto.check_proof(agreed.inbound, response.proof, *_accept_proof_parts(code.connection_id, b64e(pair.public))):
+        if not crypto.check_proof(
+            agreed.inbound, response.proof, *_accept_proof_parts(code.connection_id, b64e(pair.public))
+        ):
             raise RemoteError("the inviting node could not prove it holds the invitation's key; nothing was stored")
         _complete(deps, conn, agreed, response.initiator_node)
         deps.connections.create(conn)
@@ -300,4 +300,6 @@ def receive_confirm(deps: Deps, conn: Connection, body: ConfirmRequest) -> PingR
         deps.events.record(conn.id, "connection.activated", f"confirmed by {body.initiator_node}")
         logger.info("invitation confirmed by private initiator", extra={"connection_id": conn.id})
     deps.connections.touch(conn.id, utcnow())
-    return PingResponse(node=deps.settings.node_name, connection_id=conn.id, status=conn.status.value, received_at=utcnow())
+    return PingResponse(
+        node=deps.settings.node_name, connection_id=conn.id, status=conn.status.value, received_at=utcnow()
+    )

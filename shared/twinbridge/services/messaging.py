@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twinbridge.errors import ConnectionInactiveError
 from twinbridge.models.connection import Connection, ConnectionStatus, utcnow
+from twinbridge.models.jobs import DeliverJob
 from twinbridge.models.messages import (
     PeerMessage,
     PingRequest,
@@ -17,53 +18,19 @@ from twinbridge.models.messages import (
     PushRequest,
     PushResponse,
 )
+from twinbridge.models.replica import REPLICA_KIND
 from twinbridge.observability import logger
-from twinbridge.wiring import Deps
+from twinbridge.services import attachments
+from twinbridge.services.deps import Deps
 
-# Message kinds -> handler(deps, conn, message). Later layers (the sync engine) register their own kinds,
-# and list their module in HANDLER_MODULES so every process (handler container) knows every kind.
+# What this node does with each kind of message a partner sends; the table is passed in (services/inbox.py).
 MessageHandler = Callable[[Deps, Connection, PeerMessage], None]
-HANDLERS: dict[str, MessageHandler] = {}
-HANDLER_MODULES = ("twinbridge.services.rotation", "twinbridge.services.sync_in")
-# Message kinds -> how a queued message is finished as it leaves this node (e.g. fresh presigned URLs).
-WireTransform = Callable[[Deps, PeerMessage], PeerMessage]
-WIRE_TRANSFORMS: dict[str, WireTransform] = {}
+KindTable = Mapping[str, MessageHandler]
 
 
-def on_the_wire(deps: Deps, messages: list[PeerMessage]) -> list[PeerMessage]:
-    _load_handlers()
-    return [WIRE_TRANSFORMS[m.kind](deps, m) if m.kind in WIRE_TRANSFORMS else m for m in messages]
-
-
-def _load_handlers() -> None:
-    import importlib
-
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
-
-
-def handles(kind: str) -> Callable[[MessageHandler], MessageHandler]:
-    def register(func: MessageHandler) -> MessageHandler:
-        HANDLERS[kind] = func
-        return func
-
-    return register
-
-
-def on_the_wire_for(kind: str) -> Callable[[WireTransform], WireTransform]:
-    def register(func: WireTransform) -> WireTransform:
-        WIRE_TRANSFORMS[kind] = func
-        return func
-
-    return register
-
-
-@handles("note")
-def _apply_note(deps: Deps, conn: Connection, message: PeerMessage) -> None:
-    deps.events.record(
-        conn.id, "note.received", str(message.payload.get("text", ""))[:4000],
-        at=message.created_at, event_id=message.message_id, seq=message.seq,
-    )
+def finish_for_sending(deps: Deps, messages: list[PeerMessage]) -> list[PeerMessage]:
+    """Messages as they leave this node: replicas get fresh presigned attachment URLs (decision 13)."""
+    return [attachments.with_download_urls(deps, m) if m.kind == REPLICA_KIND else m for m in messages]
 
 
 def require_active(conn: Connection) -> None:
@@ -80,12 +47,9 @@ def send(deps: Deps, conn: Connection, kind: str, payload: dict[str, Any]) -> Pe
     return message
 
 
-def schedule_delivery(deps: Deps, connection_id: str, dedup_id: str) -> None:
-    """Ask the sync worker to drain the outbox (FIFO group per connection); inline when no queue is wired."""
-    if deps.queue is not None:
-        deps.queue.send({"type": "deliver", "connection_id": connection_id}, group=connection_id, dedup_id=dedup_id)
-    else:
-        deliver_outbox(deps, connection_id)
+def schedule_delivery(deps: Deps, connection_id: str, reason: str) -> None:
+    """Ask the sync worker to drain the outbox (one FIFO group per connection keeps it in order)."""
+    deps.queue.send(DeliverJob(connection_id=connection_id, reason=reason))
 
 
 def deliver_outbox(deps: Deps, connection_id: str, batch: int = 50) -> int:
@@ -97,16 +61,14 @@ def deliver_outbox(deps: Deps, connection_id: str, batch: int = 50) -> int:
     conn = deps.connections.get(connection_id)
     if not conn.can_call_remote or conn.status != ConnectionStatus.ACTIVE or conn.keys.outbound is None:
         return 0
+    partner = deps.partner(conn)
     delivered = 0
     after = 0
     while True:
         messages, more = deps.outbox.pending(conn.id, after, batch)
         if not messages:
             return delivered
-        answer = deps.peer_client.call(
-            conn.remote_url, "POST", "/messages", conn.keys.outbound.get_secret_value(),
-            PushRequest(connection_id=conn.id, messages=on_the_wire(deps, messages)), PushResponse,
-        )
+        answer = partner.push(PushRequest(connection_id=conn.id, messages=finish_for_sending(deps, messages)))
         delivered += deps.outbox.ack(conn.id, answer.acked_seq)
         if answer.acked_seq < messages[-1].seq or not more:
             return delivered
@@ -114,21 +76,22 @@ def deliver_outbox(deps: Deps, connection_id: str, batch: int = 50) -> int:
 
 
 # --- receiving ------------------------------------------------------------------------------------
-def receive(deps: Deps, conn: Connection, messages: list[PeerMessage]) -> int:
-    """Apply messages in seq order exactly once; returns the highest seq applied (the ack).
+def receive(deps: Deps, conn: Connection, messages: list[PeerMessage], kinds: KindTable) -> int:
+    """Apply messages in seq order exactly once, each by its kind's handler; returns the highest seq applied (the ack).
 
     A kind this node does not know stops the batch unacknowledged: it is redelivered, never lost,
     and the error log says to upgrade this node.
     """
-    _load_handlers()
     for message in sorted(messages, key=lambda m: m.seq):
         current = conn.in_seq
         if message.seq <= current:
             continue  # a redelivery: already applied
         if message.seq != current + 1:
-            logger.warning("gap in peer messages", extra={"connection_id": conn.id, "expected": current + 1, "got": message.seq})
+            logger.warning(
+                "gap in peer messages", extra={"connection_id": conn.id, "expected": current + 1, "got": message.seq}
+            )
             break
-        handler = HANDLERS.get(message.kind)
+        handler = kinds.get(message.kind)
         if handler is None:
             logger.error(
                 "message of an unknown kind held back: upgrade this node to the partner's twinbridge version",
@@ -143,10 +106,10 @@ def receive(deps: Deps, conn: Connection, messages: list[PeerMessage]) -> int:
     return conn.in_seq
 
 
-def receive_push(deps: Deps, conn: Connection, body: PushRequest) -> PushResponse:
+def receive_push(deps: Deps, conn: Connection, body: PushRequest, kinds: KindTable) -> PushResponse:
     require_active(conn)
     deps.connections.touch(conn.id, utcnow())
-    return PushResponse(acked_seq=receive(deps, conn, body.messages))
+    return PushResponse(acked_seq=receive(deps, conn, body.messages, kinds))
 
 
 def serve_poll(deps: Deps, conn: Connection, body: PollRequest, remaining_seconds: Callable[[], float]) -> PollResponse:
@@ -160,15 +123,12 @@ def serve_poll(deps: Deps, conn: Connection, body: PollRequest, remaining_second
     while True:
         messages, more = deps.outbox.pending(conn.id, body.ack_seq, body.max_messages)
         if messages or time.monotonic() + interval > deadline:
-            return PollResponse(messages=on_the_wire(deps, messages), more=more)
+            return PollResponse(messages=finish_for_sending(deps, messages), more=more)
         time.sleep(interval)
 
 
 def ping_remote(deps: Deps, conn: Connection) -> PingResponse:
-    answer = deps.peer_client.call(
-        conn.remote_url, "POST", "/ping", conn.keys.outbound.get_secret_value(),
-        PingRequest(connection_id=conn.id), PingResponse,
-    )
+    answer = deps.partner(conn).ping(PingRequest(connection_id=conn.id))
     deps.connections.touch(conn.id, utcnow())
     return answer
 
@@ -176,4 +136,6 @@ def ping_remote(deps: Deps, conn: Connection) -> PingResponse:
 def receive_ping(deps: Deps, conn: Connection, body: PingRequest) -> PingResponse:
     require_active(conn)
     deps.connections.touch(conn.id, utcnow())
-    return PingResponse(node=deps.settings.node_name, connection_id=conn.id, status=conn.status.value, received_at=utcnow())
+    return PingResponse(
+        node=deps.settings.node_name, connection_id=conn.id, status=conn.status.value, received_at=utcnow()
+    )

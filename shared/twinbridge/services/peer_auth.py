@@ -6,7 +6,7 @@ from twinbridge.errors import AuthenticationError
 from twinbridge.models.connection import Connection, utcnow
 from twinbridge.observability import logger
 from twinbridge.peers.signing import SignedRequest, verify
-from twinbridge.wiring import Deps
+from twinbridge.services.deps import Deps
 
 
 def authenticate(deps: Deps, request: SignedRequest) -> tuple[Connection, str]:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from twinbridge.errors import TwinbridgeError
 from twinbridge.models.connection import Connection, ConnectionStatus, Origin
-from twinbridge.models.messages import PollRequest, PollResponse
+from twinbridge.models.messages import PollRequest
 from twinbridge.observability import logger
-from twinbridge.services import invitations, messaging, reconcile
-from twinbridge.wiring import Deps
+from twinbridge.services import inbox, invitations, messaging, reconcile
+from twinbridge.services.deps import Deps
+from twinbridge.trackers.base import TrackerClient
 
 SAFETY_MARGIN_SECONDS = 5.0
 RESCAN_SECONDS = 1.0
@@ -44,15 +45,12 @@ def awaits_acceptance(conn: Connection) -> bool:
 def poll_once(deps: Deps, conn: Connection, wait_seconds: float) -> int:
     """One long-poll round trip: ack what we applied, apply what arrives. Returns messages applied."""
     request = PollRequest(connection_id=conn.id, ack_seq=conn.in_seq, wait_seconds=wait_seconds)
-    answer = deps.peer_client.call(
-        conn.remote_url, "POST", "/poll", conn.keys.outbound.get_secret_value(), request, PollResponse,
-        timeout=wait_seconds + deps.settings.peer_timeout_seconds,
-    )
+    answer = deps.partner(conn).poll(request, timeout=wait_seconds + deps.settings.peer_timeout_seconds)
     conn = deps.connections.get(conn.id)  # paused or changed while the poll was held open?
     if conn.status != ConnectionStatus.ACTIVE:
         return 0  # not applied, not acknowledged: the partner keeps them until the connection is active again
     before = conn.in_seq
-    return messaging.receive(deps, conn, answer.messages) - before
+    return messaging.receive(deps, conn, answer.messages, inbox.KINDS) - before
 
 
 class Poller:
@@ -82,7 +80,7 @@ class Poller:
             while self._time_left() > 0 and not self._stop.is_set():
                 if not public:
                     self._scan()
-                if sweeping and time.monotonic() >= next_sweep:
+                if sweeping and client is not None and time.monotonic() >= next_sweep:
                     self._sweep(client)
                     next_sweep = time.monotonic() + self._deps.settings.comment_sweep_seconds
                 self._stop.wait(min(RESCAN_SECONDS, max(self._time_left(), 0)))
@@ -92,14 +90,16 @@ class Poller:
                 worker.join(timeout=max(self._remaining(), 0.1))
         return self.summary
 
-    def _reconcile(self):
+    def _reconcile(self) -> TrackerClient | None:
         """Once per invocation: queue tracker changes a webhook may have missed (see services.reconcile).
         Returns the tracker client (None when the tracker is not configured)."""
         try:
             client = self._deps.tracker
         except Exception as exc:  # an unreadable secret or incomplete credentials: say so, keep polling partners
             self.summary.errors += 1
-            logger.warning("reconciliation skipped: the tracker client cannot be built", extra={"error": str(exc)[:300]})
+            logger.warning(
+                "reconciliation skipped: the tracker client cannot be built", extra={"error": str(exc)[:300]}
+            )
             return None
         if client is None:
             return None
@@ -110,7 +110,7 @@ class Poller:
             self.summary.errors += len(result.errors)
         return client
 
-    def _sweep(self, client) -> None:
+    def _sweep(self, client: TrackerClient) -> None:
         try:
             self.summary.changes_queued += reconcile.sweep_recent_twins(self._deps, client)
         except TwinbridgeError as exc:  # the next sweep tries again
@@ -131,7 +131,7 @@ class Poller:
         if invitations.fetch_acceptance(self._deps, conn):
             self.summary.handshakes_completed += 1
 
-    def _guarded(self, connection_id: str, func, *args) -> None:
+    def _guarded(self, connection_id: str, func: Callable[..., object], *args: object) -> None:
         try:
             func(*args)
         except TwinbridgeError as exc:
@@ -143,14 +143,18 @@ class Poller:
             worker = self._workers.get(connection_id)
             if worker is not None and worker.is_alive():
                 return
-            worker = threading.Thread(target=self._work, args=(connection_id,), name=f"poll-{connection_id}", daemon=True)
+            worker = threading.Thread(
+                target=self._work, args=(connection_id,), name=f"poll-{connection_id}", daemon=True
+            )
             self._workers[connection_id] = worker
             worker.start()
 
     def _work(self, connection_id: str) -> None:
         backoff = 1.0
         while not self._stop.is_set():
-            wait = min(self._deps.settings.long_poll_seconds, self._time_left() - self._deps.settings.peer_timeout_seconds)
+            wait = min(
+                self._deps.settings.long_poll_seconds, self._time_left() - self._deps.settings.peer_timeout_seconds
+            )
             if wait < 1.0:
                 return
             try:
@@ -163,7 +167,10 @@ class Poller:
                 backoff = 1.0
             except TwinbridgeError as exc:
                 self.summary.errors += 1
-                logger.warning("long-poll failed", extra={"connection_id": connection_id, "error": exc.message, "retry_in": backoff})
+                logger.warning(
+                    "long-poll failed",
+                    extra={"connection_id": connection_id, "error": exc.message, "retry_in": backoff},
+                )
                 if self._stop.wait(backoff):
                     return
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 from twinbridge.errors import TrackerError
 from twinbridge.models.change import ChangeEvent, ChangeKind
+from twinbridge.models.jobs import TrackerChangeJob
 from twinbridge.observability import logger
-from twinbridge.services.ingest_webhook import enqueue_change
+from twinbridge.services.deps import Deps
 from twinbridge.store.watermarks import ScanState, iso
 from twinbridge.trackers.base import TrackerClient
-from twinbridge.wiring import Deps
 
 OVERLAP = timedelta(minutes=2)
 SCAN_SOURCE_EVENT = "twinbridge:reconcile"
@@ -38,13 +38,12 @@ def scanned_projects(deps: Deps) -> list[str]:
     return sorted({conn.project for conn in deps.connections.list() if conn.project and conn.collects_changes})
 
 
-def reconcile(deps: Deps, client: TrackerClient, projects: Iterable[str], now: datetime | None = None) -> ReconcileSummary:
+def reconcile(
+    deps: Deps, client: TrackerClient, projects: Iterable[str], now: datetime | None = None
+) -> ReconcileSummary:
     """Queue every item changed since each project's watermark, then move the watermark to the newest seen."""
     now = now or datetime.now(UTC)
     summary = ReconcileSummary()
-    if deps.queue is None:
-        logger.warning("reconciliation skipped: this node has no sync queue (SYNC_QUEUE_URL)")
-        return summary
     for project in projects:
         summary.projects += 1
         try:
@@ -66,27 +65,50 @@ def _reconcile_project(deps: Deps, client: TrackerClient, project: str, now: dat
         version = iso(ref.updated)
         if state.seen.get(ref.id) == version:
             continue  # this version was queued by an earlier scan
-        _queue_reread(deps, client, ref.id, ref.key, project, ref.updated, f"scan:{ref.id}:{version}",
-                      SCAN_SOURCE_EVENT)
+        _queue_reread(
+            deps, client, ref.id, ref.key, project, ref.updated, f"scan:{ref.id}:{version}", SCAN_SOURCE_EVENT
+        )
         state.seen[ref.id] = version
         state.since = max(state.since, ref.updated)
         queued += 1
     state.prune(older_than=state.since - OVERLAP)
     if not deps.watermarks.save(client.kind, project, state):
-        logger.info("reconciliation state saved by an overlapping scan; its window is re-read next time",
-                    extra={"project": project})
+        logger.info(
+            "reconciliation state saved by an overlapping scan; its window is re-read next time",
+            extra={"project": project},
+        )
     if queued:
         logger.info("reconciliation queued changes", extra={"project": project, "queued": queued})
     return queued
 
 
-def _queue_reread(deps: Deps, client: TrackerClient, item_id: str, item_key: str, project: str | None,
-                  at: datetime, delivery_id: str, source: str) -> None:
+def _queue_reread(
+    deps: Deps,
+    client: TrackerClient,
+    item_id: str,
+    item_key: str,
+    project: str | None,
+    at: datetime,
+    delivery_id: str,
+    source: str,
+) -> None:
     """Queue an "updated" change for an item, so the sync worker re-reads it (it sends only if it changed)."""
     instance = getattr(client, "base_url", "") or client.kind
-    enqueue_change(deps.queue, ChangeEvent(
-        tracker=client.kind, instance=instance, item_id=item_id, item_key=item_key, project=project,
-        kind=ChangeKind.UPDATED, occurred_at=at, delivery_id=delivery_id, source_event=source))
+    deps.queue.send(
+        TrackerChangeJob(
+            change=ChangeEvent(
+                tracker=client.kind,
+                instance=instance,
+                item_id=item_id,
+                item_key=item_key,
+                project=project,
+                kind=ChangeKind.UPDATED,
+                occurred_at=at,
+                delivery_id=delivery_id,
+                source_event=source,
+            )
+        )
+    )
 
 
 SWEEP_WINDOW = timedelta(hours=1)
@@ -101,8 +123,6 @@ def needs_sweep(tracker_kind: str) -> bool:
 def sweep_recent_twins(deps: Deps, client: TrackerClient, now: datetime | None = None) -> int:
     """Queue a re-read of every twin synced in the last hour; the engine sends only if something changed."""
     now = now or datetime.now(UTC)
-    if deps.queue is None:
-        return 0
     bucket = int(now.timestamp() // max(deps.settings.comment_sweep_seconds, 1))
     queued = 0
     for conn in deps.connections.list():
@@ -112,7 +132,15 @@ def sweep_recent_twins(deps: Deps, client: TrackerClient, now: datetime | None =
             last = max((t for t in (twin.last_sent_at, twin.last_received_at) if t is not None), default=None)
             if twin.local is None or last is None or now - last > SWEEP_WINDOW:
                 continue
-            _queue_reread(deps, client, twin.local.id, twin.local.key, conn.project, now,
-                          f"sweep:{twin.local.id}:{bucket}", SWEEP_SOURCE_EVENT)
+            _queue_reread(
+                deps,
+                client,
+                twin.local.id,
+                twin.local.key,
+                conn.project,
+                now,
+                f"sweep:{twin.local.id}:{bucket}",
+                SWEEP_SOURCE_EVENT,
+            )
             queued += 1
     return queued

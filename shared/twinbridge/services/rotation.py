@@ -10,14 +10,23 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from pydantic import SecretBytes
+
 from twinbridge.encoding import b64d, b64e
 from twinbridge.errors import ConflictError, InvalidRequestError, RemoteError
 from twinbridge.models.connection import Connection, InboundKey, utcnow
-from twinbridge.models.messages import PeerMessage, PingResponse, RotateAnswerRequest, RotateRequest, RotateResponse
+from twinbridge.models.messages import (
+    ROTATE_KIND,
+    PeerMessage,
+    PingResponse,
+    RotateAnswerRequest,
+    RotateRequest,
+    RotateResponse,
+)
 from twinbridge.observability import logger
 from twinbridge.peers import keys as crypto
-from twinbridge.services.messaging import handles, ping_remote, require_active, send
-from twinbridge.wiring import Deps
+from twinbridge.services.deps import Deps
+from twinbridge.services.messaging import ping_remote, require_active, send
 
 OLD_KEY_GRACE = dt.timedelta(minutes=15)
 
@@ -50,30 +59,33 @@ def rotate_keys(deps: Deps, connection_id: str) -> Connection:
     pair = crypto.new_ephemeral()
     rotation_id = uuid.uuid4().hex
     conn.keys.rotation_id = rotation_id
-    conn.keys.rotation_private = pair.private
+    conn.keys.rotation_private = SecretBytes(pair.private)
     deps.connections.save(conn)
     offer = RotateRequest(connection_id=conn.id, rotation_id=rotation_id, public_key=b64e(pair.public))
     if conn.can_call_remote:
-        answer = deps.peer_client.call(
-            conn.remote_url, "POST", "/keys/rotate", conn.keys.outbound.get_secret_value(), offer, RotateResponse
-        )
+        answer = deps.partner(conn).rotate(offer)
         conn = complete_rotation(deps, conn.id, rotation_id, answer.public_key, answer.proof)
         ping_remote(deps, conn)  # signed with the new key: tells the partner to switch too
     else:
-        send(deps, conn, "keys.rotate", offer.model_dump(mode="json"))
+        send(deps, conn, ROTATE_KIND, offer.model_dump(mode="json"))
         deps.events.record(conn.id, "keys.rotation_offered", "waiting for the partner to poll the offer")
     return deps.connections.get(conn.id)
 
 
-def complete_rotation(deps: Deps, connection_id: str, rotation_id: str, partner_public: str, proof_value: str) -> Connection:
+def complete_rotation(
+    deps: Deps, connection_id: str, rotation_id: str, partner_public: str, proof_value: str
+) -> Connection:
     """The offerer gets the answer: derive, check the partner's proof, switch to the new keys."""
     conn = deps.connections.get(connection_id)
     if conn.keys.rotation_id != rotation_id or conn.keys.rotation_private is None:
         raise ConflictError("this rotation is not the one pending on the connection (superseded or finished)")
     try:
         agreed = crypto.agree(
-            conn.keys.rotation_private.get_secret_value(), b64d(partner_public),
-            context=_context(rotation_id), binding_secret=b"", first_party=True,
+            conn.keys.rotation_private.get_secret_value(),
+            b64d(partner_public),
+            context=_context(rotation_id),
+            binding_secret=b"",
+            first_party=True,
         )
     except ValueError as exc:
         raise InvalidRequestError("public_key is not a valid X25519 public key") from exc
@@ -91,17 +103,22 @@ def answer_rotation(deps: Deps, conn: Connection, offer: RotateRequest) -> Rotat
     pair = crypto.new_ephemeral()
     try:
         agreed = crypto.agree(
-            pair.private, b64d(offer.public_key),
-            context=_context(offer.rotation_id), binding_secret=b"", first_party=False,
+            pair.private,
+            b64d(offer.public_key),
+            context=_context(offer.rotation_id),
+            binding_secret=b"",
+            first_party=False,
         )
     except ValueError as exc:
         raise InvalidRequestError("public_key is not a valid X25519 public key") from exc
     _install_inbound(conn, agreed.inbound, replacing=conn.keys.next_inbound_key_id)
-    conn.keys.next_outbound = agreed.outbound
+    conn.keys.next_outbound = SecretBytes(agreed.outbound)
     conn.keys.next_inbound_key_id = crypto.key_id(agreed.inbound)
     deps.connections.save(conn)
     deps.events.record(conn.id, "keys.rotation_answered", "switching once the partner uses the new key")
-    return RotateResponse(public_key=b64e(pair.public), proof=crypto.proof(agreed.outbound, "rotate", offer.rotation_id))
+    return RotateResponse(
+        public_key=b64e(pair.public), proof=crypto.proof(agreed.outbound, "rotate", offer.rotation_id)
+    )
 
 
 def promote_if_confirmed(deps: Deps, conn: Connection, used_key_id: str) -> Connection:
@@ -113,14 +130,16 @@ def promote_if_confirmed(deps: Deps, conn: Connection, used_key_id: str) -> Conn
 
 def _promote(deps: Deps, conn: Connection) -> Connection:
     outbound = conn.keys.next_outbound
+    if outbound is None:
+        return conn
     conn.keys.next_outbound = None
     conn.keys.next_inbound_key_id = None
     return _switch_outbound(deps, conn, outbound, "the partner offered the rotation")
 
 
-def _switch_outbound(deps: Deps, conn: Connection, outbound, how: str) -> Connection:
+def _switch_outbound(deps: Deps, conn: Connection, outbound: SecretBytes | bytes, how: str) -> Connection:
     """Sign with ``outbound`` from now on and record the rotation."""
-    conn.keys.outbound = outbound
+    conn.keys.outbound = outbound if isinstance(outbound, SecretBytes) else SecretBytes(outbound)
     conn.keys_rotated_at = utcnow()
     deps.connections.save(conn)
     deps.events.record(conn.id, "keys.rotated", how)
@@ -128,21 +147,22 @@ def _switch_outbound(deps: Deps, conn: Connection, outbound, how: str) -> Connec
     return conn
 
 
-@handles("keys.rotate")
-def _answer_polled_offer(deps: Deps, conn: Connection, message: PeerMessage) -> None:
+def answer_polled_offer(deps: Deps, conn: Connection, message: PeerMessage) -> None:
     """A private side polled a rotation offer: answer it by a signed POST (it may call the partner)."""
     offer = RotateRequest.model_validate(message.payload)
     conn = deps.connections.get(conn.id)
     answer = answer_rotation(deps, conn, offer)
     conn = deps.connections.get(conn.id)
-    deps.peer_client.call(
-        conn.remote_url, "POST", "/keys/rotate-answer", conn.keys.outbound.get_secret_value(),
-        RotateAnswerRequest(connection_id=conn.id, rotation_id=offer.rotation_id, public_key=answer.public_key, proof=answer.proof),
-        PingResponse,
+    deps.partner(conn).rotate_answer(
+        RotateAnswerRequest(
+            connection_id=conn.id, rotation_id=offer.rotation_id, public_key=answer.public_key, proof=answer.proof
+        )
     )
     _promote(deps, deps.connections.get(conn.id))
 
 
 def receive_rotate_answer(deps: Deps, conn: Connection, body: RotateAnswerRequest) -> PingResponse:
     conn = complete_rotation(deps, conn.id, body.rotation_id, body.public_key, body.proof)
-    return PingResponse(node=deps.settings.node_name, connection_id=conn.id, status=conn.status.value, received_at=utcnow())
+    return PingResponse(
+        node=deps.settings.node_name, connection_id=conn.id, status=conn.status.value, received_at=utcnow()
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from twinbridge.errors import InvalidRequestError, NotFoundError, TwinbridgeError
+from twinbridge.errors import InvalidRequestError, NotFoundError
 from twinbridge.models.change import ChangeEvent, ChangeKind
 from twinbridge.models.connection import Connection, utcnow
+from twinbridge.models.jobs import ApplyJob, TrackerChangeJob
+from twinbridge.models.replica import ItemIdentity
 from twinbridge.models.sync_admin import (
     ConnectionSyncSummaryItem,
     RetryQueuedItem,
@@ -21,8 +23,7 @@ from twinbridge.models.sync_admin import (
 )
 from twinbridge.models.twin import Twin
 from twinbridge.observability import logger
-from twinbridge.services import ingest_webhook, sync_in
-from twinbridge.wiring import Deps
+from twinbridge.services.deps import Deps
 
 OUTBOX_COUNT_LIMIT = 100
 RETRY_SOURCE_EVENT = "twinbridge:retry"
@@ -33,11 +34,12 @@ def summary(deps: Deps, connection_id: str | None = None) -> SyncSummaryResponse
     items = []
     for conn in _connections(deps, connection_id):
         twins = deps.twins.list(conn.id)
+        pending = deps.twins.pending_seqs(conn.id)
         queued, more = _outbox_backlog(deps, conn.id)
         items.append(ConnectionSyncSummaryItem(
             connection_id=conn.id, name=conn.name, status=conn.status.value, twins=len(twins),
             with_errors=sum(1 for t in twins if t.last_error is not None),
-            pending=sum(1 for t in twins if t.pending is not None),
+            pending=sum(1 for t in twins if pending.get(t.twin_id, 0) > t.in_seq),
             queued_for_partner=queued, queued_for_partner_more=more,
         ))
     return SyncSummaryResponse(connections=items)
@@ -60,9 +62,13 @@ def twin_status(deps: Deps, item: str, connection_id: str | None = None) -> Twin
             raise NotFoundError(f"no twin found for {item!r}: this node has no connections")
         where = f"connection {connection_id}" if connection_id else f"any of the {len(connections)} connection(s)"
         raise NotFoundError(
-            f"no twin found for {item!r} in {where} (looked it up as a twin id, a local item id and a local or remote item key)")
+            f"no twin found for {item!r} in {where} "
+            "(looked it up as a twin id, a local item id and a local or remote item key)"
+        )
     backlog = {conn.id: _outbox_backlog(deps, conn.id) for conn, _ in found}
-    return TwinStatusResponse(item=item, twins=[_status_item(conn, twin, *backlog[conn.id]) for conn, twin in found])
+    return TwinStatusResponse(
+        item=item, twins=[_status_item(conn, twin, _pending_seq(deps, twin), *backlog[conn.id]) for conn, twin in found]
+    )
 
 
 def errors(deps: Deps, connection_id: str | None = None) -> SyncErrorsResponse:
@@ -72,11 +78,18 @@ def errors(deps: Deps, connection_id: str | None = None) -> SyncErrorsResponse:
     twins = [t for t in deps.twins.with_errors() if connection_id is None or t.connection_id == connection_id]
     items = [
         SyncErrorItem(
-            connection_id=t.connection_id, twin_id=t.twin_id, local=t.local, remote=t.remote,
-            direction=t.last_error.direction, reason=t.last_error.reason, attempts=t.last_error.attempts,
-            at=t.last_error.at, pending_seq=t.pending.seq if t.pending else None,
+            connection_id=t.connection_id,
+            twin_id=t.twin_id,
+            local=t.local,
+            remote=t.remote,
+            direction=t.last_error.direction,
+            reason=t.last_error.reason,
+            attempts=t.last_error.attempts,
+            at=t.last_error.at,
+            pending_seq=_pending_seq(deps, t),
         )
-        for t in twins if t.last_error is not None
+        for t in twins
+        if t.last_error is not None
     ]
     return SyncErrorsResponse(errors=sorted(items, key=lambda e: e.at, reverse=True))
 
@@ -98,9 +111,13 @@ def retry(deps: Deps, request: SyncRetryRequest) -> SyncRetryResponse:
     for conn, twin_id in targets:
         twin = deps.twins.get(conn.id, twin_id)  # the index is eventually consistent: read the twin itself
         if twin is None:
-            response.skipped.append(RetrySkippedItem(connection_id=conn.id, twin_id=twin_id, reason="unlinked meanwhile"))
+            response.skipped.append(
+                RetrySkippedItem(connection_id=conn.id, twin_id=twin_id, reason="unlinked meanwhile")
+            )
         elif twin.last_error is None:
-            response.skipped.append(RetrySkippedItem(connection_id=conn.id, twin_id=twin_id, reason="no error recorded"))
+            response.skipped.append(
+                RetrySkippedItem(connection_id=conn.id, twin_id=twin_id, reason="no error recorded")
+            )
         else:
             _retry_twin(deps, conn, twin, response)
     logger.info("sync retry requested", extra={"queued": len(response.queued), "skipped": len(response.skipped)})
@@ -108,59 +125,64 @@ def retry(deps: Deps, request: SyncRetryRequest) -> SyncRetryResponse:
 
 
 def _retry_twin(deps: Deps, conn: Connection, twin: Twin, response: SyncRetryResponse) -> None:
-    assert twin.last_error is not None
     acted = False
-    if twin.pending is not None:
-        response.queued.append(_requeue_apply(deps, conn, twin, twin.pending.seq))
+    pending = _pending_seq(deps, twin)
+    if pending is not None:
+        response.queued.append(_requeue_apply(deps, conn, twin, pending))
         acted = True
-    if twin.local is not None and (twin.last_error.direction == "outgoing" or twin.pending is None):
-        response.queued.append(_requeue_change(deps, conn, twin))
+    outgoing = twin.last_error is not None and twin.last_error.direction == "outgoing"
+    if twin.local is not None and (outgoing or pending is None):
+        response.queued.append(_requeue_change(deps, conn, twin, twin.local))
         acted = True
     if not acted:
-        response.skipped.append(RetrySkippedItem(
-            connection_id=conn.id, twin_id=twin.twin_id,
-            reason="nothing to retry: no pending replica and no local item (the partner must send the item again)"))
+        response.skipped.append(
+            RetrySkippedItem(
+                connection_id=conn.id,
+                twin_id=twin.twin_id,
+                reason="nothing to retry: no pending replica and no local item (the partner must send the item again)",
+            )
+        )
 
 
 def _requeue_apply(deps: Deps, conn: Connection, twin: Twin, seq: int) -> RetryQueuedItem:
-    queued = RetryQueuedItem(connection_id=conn.id, twin_id=twin.twin_id, action="apply", status="queued", seq=seq)
-    if deps.queue is not None:
-        sync_in.queue_apply(deps, conn.id, twin.twin_id, seq, attempt=f"retry-{uuid.uuid4().hex}")
-        return queued
-    try:  # no queue: queue_apply applies inline
-        sync_in.queue_apply(deps, conn.id, twin.twin_id, seq)
-    except TwinbridgeError as exc:
-        return queued.model_copy(update={"status": "failed", "detail": str(exc)[:500]})
-    return queued.model_copy(update={"status": "done"})
+    deps.queue.send(ApplyJob(connection_id=conn.id, twin_id=twin.twin_id, seq=seq, attempt=f"retry-{uuid.uuid4().hex}"))
+    return RetryQueuedItem(connection_id=conn.id, twin_id=twin.twin_id, action="apply", status="queued", seq=seq)
 
 
-def _requeue_change(deps: Deps, conn: Connection, twin: Twin) -> RetryQueuedItem:
-    assert twin.local is not None
+def _requeue_change(deps: Deps, conn: Connection, twin: Twin, local: ItemIdentity) -> RetryQueuedItem:
     if not deps.settings.tracker_base_url:
         return RetryQueuedItem(
-            connection_id=conn.id, twin_id=twin.twin_id, action="change", status="failed", item_key=twin.local.key,
-            detail="no tracker is configured on this node (TrackerBaseUrl)")
+            connection_id=conn.id,
+            twin_id=twin.twin_id,
+            action="change",
+            status="failed",
+            item_key=local.key,
+            detail="no tracker is configured on this node (TrackerBaseUrl)",
+        )
     change = ChangeEvent(
-        tracker=deps.settings.tracker_type, instance=deps.settings.tracker_base_url, item_id=twin.local.id,
-        item_key=twin.local.key, kind=ChangeKind.UPDATED, occurred_at=utcnow(),
-        delivery_id=f"{RETRY_SOURCE_EVENT}:{uuid.uuid4()}", source_event=RETRY_SOURCE_EVENT,
+        tracker=deps.settings.tracker_type,
+        instance=deps.settings.tracker_base_url,
+        item_id=local.id,
+        item_key=local.key,
+        kind=ChangeKind.UPDATED,
+        occurred_at=utcnow(),
+        delivery_id=f"{RETRY_SOURCE_EVENT}:{uuid.uuid4()}",
+        source_event=RETRY_SOURCE_EVENT,
     )
-    queued = RetryQueuedItem(connection_id=conn.id, twin_id=twin.twin_id, action="change", status="queued",
-                             item_key=twin.local.key, delivery_id=change.delivery_id)
-    if deps.queue is not None:
-        ingest_webhook.enqueue_change(deps.queue, change)
-        return queued
-    from twinbridge.services import sync_out
-
-    try:  # no queue: process the change inline, as queue_apply does
-        sent = sync_out.handle_change(deps, change)
-    except TwinbridgeError as exc:
-        return queued.model_copy(update={"status": "failed", "detail": exc.message[:500]})
-    return queued.model_copy(update={"status": "done", "detail": f"{sent} replica(s) sent"})
+    deps.queue.send(TrackerChangeJob(change=change))
+    return RetryQueuedItem(
+        connection_id=conn.id,
+        twin_id=twin.twin_id,
+        action="change",
+        status="queued",
+        item_key=local.key,
+        delivery_id=change.delivery_id,
+    )
 
 
-def _resolve_twin_ids(deps: Deps, connections: list[Connection], twin_ids: list[str],
-                      connection_id: str | None) -> list[tuple[Connection, str]]:
+def _resolve_twin_ids(
+    deps: Deps, connections: list[Connection], twin_ids: list[str], connection_id: str | None
+) -> list[tuple[Connection, str]]:
     targets, unknown = [], []
     for twin_id in dict.fromkeys(twin_ids):
         matches = [(conn, twin_id) for conn in connections if deps.twins.get(conn.id, twin_id) is not None]
@@ -169,8 +191,10 @@ def _resolve_twin_ids(deps: Deps, connections: list[Connection], twin_ids: list[
             unknown.append(twin_id)
     if unknown:
         where = f"connection {connection_id}" if connection_id else "any connection"
-        raise NotFoundError(f"no twin with id {', '.join(map(repr, unknown))} in {where}; nothing was queued "
-                            "('twinbridge sync errors' lists the twins with errors)")
+        raise NotFoundError(
+            f"no twin with id {', '.join(map(repr, unknown))} in {where}; nothing was queued "
+            "('twinbridge sync errors' lists the twins with errors)"
+        )
     return targets
 
 
@@ -186,7 +210,8 @@ def _lookup(deps: Deps, conn: Connection, item: str) -> list[Twin]:
         return [twin]
     wanted = item.casefold()
     return [
-        t for t in deps.twins.list(conn.id)
+        t
+        for t in deps.twins.list(conn.id)
         if any(side is not None and wanted in (side.key.casefold(), side.id.casefold()) for side in (t.local, t.remote))
     ]
 
@@ -196,11 +221,27 @@ def _outbox_backlog(deps: Deps, connection_id: str) -> tuple[int, bool]:
     return len(waiting), more
 
 
-def _status_item(conn: Connection, twin: Twin, queued: int, more: bool) -> TwinStatusItem:
+def _pending_seq(deps: Deps, twin: Twin) -> int | None:
+    pending = deps.twins.pending(twin.connection_id, twin.twin_id)
+    return pending.seq if pending is not None and pending.seq > twin.in_seq else None
+
+
+def _status_item(conn: Connection, twin: Twin, pending_seq: int | None, queued: int, more: bool) -> TwinStatusItem:
     return TwinStatusItem(
-        connection_id=conn.id, connection_name=conn.name, twin_id=twin.twin_id, origin=twin.origin,
-        local=twin.local, remote=twin.remote, last_sent_at=twin.last_sent_at, last_received_at=twin.last_received_at,
-        out_seq=twin.out_seq, in_seq=twin.in_seq, pending_seq=twin.pending.seq if twin.pending else None,
-        create_claimed_at=twin.claim.claimed_at if twin.claim else None, unlinked=twin.unlinked,
-        last_error=twin.last_error, queued_for_partner=queued, queued_for_partner_more=more,
+        connection_id=conn.id,
+        connection_name=conn.name,
+        twin_id=twin.twin_id,
+        origin=twin.origin,
+        local=twin.local,
+        remote=twin.remote,
+        last_sent_at=twin.last_sent_at,
+        last_received_at=twin.last_received_at,
+        out_seq=twin.out_seq,
+        in_seq=twin.in_seq,
+        pending_seq=pending_seq,
+        create_claimed_at=twin.claim.claimed_at if twin.claim else None,
+        unlinked=twin.unlinked,
+        last_error=twin.last_error,
+        queued_for_partner=queued,
+        queued_for_partner_more=more,
     )

@@ -4,6 +4,9 @@ last one sent for that twin. Deleting an item unlinks its twins (the partner's c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from twinbridge.errors import ConcurrentModificationError, TrackerNotFoundError, TwinbridgeError
 from twinbridge.models.change import ChangeEvent, ChangeKind
 from twinbridge.models.connection import Connection, utcnow
@@ -19,11 +22,11 @@ from twinbridge.models.tracker import TrackerItem
 from twinbridge.models.twin import StagedAttachment, Twin, TwinError
 from twinbridge.observability import logger
 from twinbridge.services import attachments, messaging
+from twinbridge.services.deps import Deps
 from twinbridge.sync import basic_rules
 from twinbridge.trackers.base import TrackerClient
-from twinbridge.wiring import Deps
 
-SAVE_ATTEMPTS = 3
+SEND_ATTEMPTS = 3
 
 
 def handle_change(deps: Deps, change: ChangeEvent) -> int:
@@ -79,7 +82,7 @@ def _has_twin(deps: Deps, connections: list[Connection], item: TrackerItem) -> b
 
 def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem) -> int:
     sent = 0
-    for _ in range(SAVE_ATTEMPTS):
+    for _ in range(SEND_ATTEMPTS):
         twin = deps.twins.find_by_local(conn.id, item.id) or Twin(
             connection_id=conn.id, twin_id=f"{conn.local_short_name}:{item.id}", origin="local",
             local=ItemIdentity(id=item.id, key=item.key, url=item.url))
@@ -96,38 +99,39 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
         # Send first, then record: a crash in between re-sends the same seq, which the partner ignores.
         messaging.send(deps, conn, REPLICA_KIND, message.model_dump(mode="json"))
         sent = 1
-        record = _sent(message, digest, item, dict(twin.staged))
-        record(twin)
-        try:
-            deps.twins.save(twin)
-        except ConcurrentModificationError:
-            # An incoming apply saved the twin meanwhile. The message is on the wire: record it on the fresh
-            # twin (its seq is taken), then look again; a replica that differs goes out under the next seq.
-            deps.twins.update(conn.id, twin.twin_id, record)
+        sending = SentReplica(message, digest, item, dict(twin.staged), utcnow())
+        saved = deps.twins.update(conn.id, twin.twin_id, sending.record_on, current=twin)
+        if saved is not twin:
+            # An incoming apply saved the twin meanwhile: the send is recorded on the fresh twin (its seq is
+            # taken); look again, and a replica that now differs goes out under the next seq.
             continue
         logger.info("replica sent", extra={"twin": twin.twin_id, "seq": message.seq, "connection_id": conn.id})
         return sent
     raise ConcurrentModificationError(f"twin of {item.key} kept changing; the change is retried")
 
 
-def _sent(message: ReplicaMessage, digest: str, item: TrackerItem, staged: dict[str, StagedAttachment]):
-    """How a twin records that ``message`` went out (applied to the read twin, or to a fresh one on a conflict)."""
-    versions = field_versions(message.replica)
-    at = utcnow()
+@dataclass(frozen=True)
+class SentReplica:
+    """A replica that went out, as its twin records it (on the twin it was built from, or on a fresher one)."""
 
-    def record(twin: Twin) -> bool:
+    message: ReplicaMessage
+    digest: str
+    item: TrackerItem
+    staged: dict[str, StagedAttachment]
+    at: datetime
+
+    def record_on(self, twin: Twin) -> None:
+        versions = field_versions(self.message.replica)
         for name, version in versions.items():
             if twin.sent_fields.get(name) != version:
-                twin.sent_field_seq[name] = message.seq
+                twin.sent_field_seq[name] = self.message.seq
         twin.sent_fields = versions
-        twin.out_seq, twin.last_sent_digest, twin.last_sent_at = max(twin.out_seq, message.seq), digest, at
+        twin.out_seq = max(twin.out_seq, self.message.seq)
+        twin.last_sent_digest, twin.last_sent_at = self.digest, self.at
         if twin.last_error is not None and twin.last_error.direction == "outgoing":
             twin.last_error = None
-        twin.local = ItemIdentity(id=item.id, key=item.key, url=item.url)
-        twin.staged.update(staged)
-        return True
-
-    return record
+        twin.local = ItemIdentity(id=self.item.id, key=self.item.key, url=self.item.url)
+        twin.staged.update(self.staged)
 
 
 def _origin_short_name(conn: Connection, twin: Twin) -> str:

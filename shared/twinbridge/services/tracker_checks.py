@@ -43,19 +43,27 @@ def report_to_checks(report: PermissionReport, project: str, technical_user: str
         granted = report.permissions.get(permission, False)
         detail = f"may {_LABELS[permission]} in {project}" if granted else problems.get(
             permission, f"cannot {_LABELS[permission]} in {project}: grant it to the technical user")
-        checks.append(CheckResult(name=f"permission: {permission}", status="ok" if granted else "failed", detail=detail))
+        checks.append(
+            CheckResult(name=f"permission: {permission}", status="ok" if granted else "failed", detail=detail)
+        )
     return checks
 
 
 def _technical_user_check(report: PermissionReport, technical_user: str | None) -> CheckResult:
     user = report.user
     if not technical_user:
-        return CheckResult(name="technical user", status="failed",
-                           detail="no technical user is configured (TechnicalUser): its changes could loop back")
+        return CheckResult(
+            name="technical user",
+            status="failed",
+            detail="no technical user is configured (TechnicalUser): its changes could loop back",
+        )
     ids = {value.casefold() for value in (user.account_id, user.email, user.display_name) if value} if user else set()
     if technical_user.casefold() in ids:
         return CheckResult(name="technical user", status="ok", detail=f"the credentials belong to {technical_user}")
-    return CheckResult(name="technical user", status="failed",
-                       detail=f"the credentials belong to {user.account_id if user else 'someone else'}, not the "
-                              f"configured technical user {technical_user}: changes made by twinbridge would not be "
-                              "recognised as its own")
+    return CheckResult(
+        name="technical user",
+        status="failed",
+        detail=f"the credentials belong to {user.account_id if user else 'someone else'}, not the "
+        f"configured technical user {technical_user}: changes made by twinbridge would not be "
+        "recognised as its own",
+    )

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from twinbridge.errors import ConcurrentModificationError, ConflictError, DuplicateKeyError, NotFoundError
 from twinbridge.models.connection import Connection
-from twinbridge.store import keys as k
+from twinbridge.store import keys
 from twinbridge.store.serialization import COUNTER_FIELDS, from_item, to_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 
 def _cancellation_codes(exc: ClientError) -> list[str]:
@@ -22,14 +26,14 @@ def _cancellation_codes(exc: ClientError) -> list[str]:
 class ConnectionRepository:
     """All reads and writes of connection records. ``table`` is a boto3 DynamoDB Table resource."""
 
-    def __init__(self, table) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
         self._client = table.meta.client
 
     # --- reads -------------------------------------------------------------------------------
     def get(self, connection_id: str) -> Connection:
         item = self._table.get_item(
-            Key={"PK": k.connection_pk(connection_id), "SK": k.CONNECTION_SK}, ConsistentRead=True
+            Key={"PK": keys.connection_pk(connection_id), "SK": keys.CONNECTION_SK}, ConsistentRead=True
         ).get("Item")
         if item is None:
             raise NotFoundError(f"connection {connection_id} does not exist on this node")
@@ -41,11 +45,11 @@ class ConnectionRepository:
         except NotFoundError:
             return None
 
-    def list(self) -> list[Connection]:
-        items: list[dict[str, Any]] = []
+    def list(self) -> builtins.list[Connection]:
+        items: builtins.list[dict[str, Any]] = []
         query: dict[str, Any] = {
-            "IndexName": k.CONNECTIONS_INDEX,
-            "KeyConditionExpression": Key("GSI1PK").eq(k.CONNECTIONS_GSI_PK),
+            "IndexName": keys.CONNECTIONS_INDEX,
+            "KeyConditionExpression": Key("GSI1PK").eq(keys.CONNECTIONS_GSI_PK),
         }
         while True:
             page = self._table.query(**query)
@@ -56,13 +60,13 @@ class ConnectionRepository:
         return [from_item(item) for item in items]
 
     def connection_id_for_key(self, key_id: str) -> str | None:
-        item = self._table.get_item(Key={"PK": k.key_pk(key_id), "SK": k.KEY_SK}).get("Item")
-        return item["connection_id"] if item else None
+        item = self._table.get_item(Key={"PK": keys.key_pk(key_id), "SK": keys.KEY_SK}).get("Item")
+        return str(item["connection_id"]) if item else None
 
     # --- writes ------------------------------------------------------------------------------
     def create(self, conn: Connection) -> Connection:
         """Store a new connection and claim its key ids; both must be new on this node."""
-        writes = [
+        writes: builtins.list[Any] = [
             {
                 "Put": {
                     "TableName": self._table.name,
@@ -116,11 +120,11 @@ class ConnectionRepository:
         wanted = self._index_key_ids(conn)
         claims = self._key_claims(conn.id, [kid for kid in wanted if kid not in existing])
         deletes = [
-            {"Delete": {"TableName": self._table.name, "Key": {"PK": k.key_pk(kid), "SK": k.KEY_SK}}}
+            {"Delete": {"TableName": self._table.name, "Key": {"PK": keys.key_pk(kid), "SK": keys.KEY_SK}}}
             for kid in sorted(existing - set(wanted))
         ]
         try:
-            self._client.transact_write_items(TransactItems=[update, *claims, *deletes])
+            self._client.transact_write_items(TransactItems=[update, *claims, *deletes])  # type: ignore[list-item]
         except self._client.exceptions.TransactionCanceledException as exc:
             conn.version = old_version
             codes = _cancellation_codes(exc)
@@ -136,9 +140,9 @@ class ConnectionRepository:
         key_ids = self._existing_key_ids(connection_id)
         with self._table.batch_writer() as batch:
             for kid in key_ids:
-                batch.delete_item(Key={"PK": k.key_pk(kid), "SK": k.KEY_SK})
+                batch.delete_item(Key={"PK": keys.key_pk(kid), "SK": keys.KEY_SK})
             query: dict[str, Any] = {
-                "KeyConditionExpression": Key("PK").eq(k.connection_pk(connection_id)),
+                "KeyConditionExpression": Key("PK").eq(keys.connection_pk(connection_id)),
                 "ProjectionExpression": "PK, SK",
             }
             while True:
@@ -153,7 +157,7 @@ class ConnectionRepository:
         """Record that the partner was heard from (no version bump: liveness is not an admin change)."""
         try:
             self._table.update_item(
-                Key={"PK": k.connection_pk(connection_id), "SK": k.CONNECTION_SK},
+                Key={"PK": keys.connection_pk(connection_id), "SK": keys.CONNECTION_SK},
                 UpdateExpression="SET last_contact_at = :at",
                 ConditionExpression="attribute_exists(PK)",
                 ExpressionAttributeValues={":at": moment.isoformat()},
@@ -166,7 +170,7 @@ class ConnectionRepository:
         """Move the receive watermark from ``previous`` to ``new``; False when another delivery got there first."""
         try:
             self._table.update_item(
-                Key={"PK": k.connection_pk(connection_id), "SK": k.CONNECTION_SK},
+                Key={"PK": keys.connection_pk(connection_id), "SK": keys.CONNECTION_SK},
                 UpdateExpression="SET in_seq = :new",
                 ConditionExpression="attribute_exists(PK) AND in_seq = :previous",
                 ExpressionAttributeValues={":new": new, ":previous": previous},
@@ -179,21 +183,21 @@ class ConnectionRepository:
 
     # --- helpers -----------------------------------------------------------------------------
     @staticmethod
-    def _index_key_ids(conn: Connection) -> list[str]:
+    def _index_key_ids(conn: Connection) -> builtins.list[str]:
         return [key.key_id for key in conn.keys.inbound]
 
-    def _key_claims(self, connection_id: str, key_ids: Iterable[str]) -> list[dict[str, Any]]:
+    def _key_claims(self, connection_id: str, key_ids: Iterable[str]) -> builtins.list[dict[str, Any]]:
         return [
             {
                 "Put": {
                     "TableName": self._table.name,
-                    "Item": {"PK": k.key_pk(kid), "SK": k.KEY_SK, "connection_id": connection_id},
+                    "Item": {"PK": keys.key_pk(kid), "SK": keys.KEY_SK, "connection_id": connection_id},
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             }
             for kid in key_ids
         ]
 
-    def _existing_key_ids(self, connection_id: str) -> list[str]:
+    def _existing_key_ids(self, connection_id: str) -> builtins.list[str]:
         conn = self.find(connection_id)
         return self._index_key_ids(conn) if conn else []

@@ -6,18 +6,21 @@ import datetime as dt
 import time
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from twinbridge.store import keys as k
+from twinbridge.store import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 RETENTION_SECONDS = 30 * 24 * 3600
-_INTERNAL = ("PK", "SK", k.TTL_ATTRIBUTE)
+_INTERNAL = ("PK", "SK", keys.TTL_ATTRIBUTE)
 
 
 class EventLog:
-    def __init__(self, table) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
     def record(
@@ -34,12 +37,12 @@ class EventLog:
         moment = (at or dt.datetime.now(dt.UTC)).isoformat()
         self._table.put_item(
             Item={
-                "PK": k.connection_pk(connection_id),
-                "SK": k.event_sk(moment, event_id or uuid.uuid4().hex),
+                "PK": keys.connection_pk(connection_id),
+                "SK": keys.event_sk(moment, event_id or uuid.uuid4().hex),
                 "at": moment,
                 "kind": kind,
                 "detail": detail,
-                k.TTL_ATTRIBUTE: int(time.time()) + RETENTION_SECONDS,
+                keys.TTL_ATTRIBUTE: int(time.time()) + RETENTION_SECONDS,
                 **extra,
             }
         )
@@ -47,11 +50,16 @@ class EventLog:
     def recent(self, connection_id: str, limit: int = 20) -> list[dict[str, Any]]:
         """Newest first."""
         page = self._table.query(
-            KeyConditionExpression=Key("PK").eq(k.connection_pk(connection_id)) & Key("SK").begins_with(k.EVENT_PREFIX),
+            KeyConditionExpression=Key("PK").eq(keys.connection_pk(connection_id))
+            & Key("SK").begins_with(keys.EVENT_PREFIX),
             ScanIndexForward=False,
             Limit=limit,
         )
         return [
-            {name: int(value) if isinstance(value, Decimal) else value for name, value in item.items() if name not in _INTERNAL}
+            {
+                name: int(value) if isinstance(value, Decimal) else value
+                for name, value in item.items()
+                if name not in _INTERNAL
+            }
             for item in page["Items"]
         ]

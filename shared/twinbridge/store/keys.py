@@ -4,6 +4,7 @@ from __future__ import annotations
 
 CONNECTIONS_INDEX = "GSI1"
 TTL_ATTRIBUTE = "expires_at"
+WEBHOOK_DELIVERY_PK = "WEBHOOK#DELIVERY"  # Powertools idempotency records of webhook deliveries
 
 
 def connection_pk(connection_id: str) -> str:
@@ -60,3 +61,10 @@ def twin_local_sk(local_item_id: str) -> str:
 
 
 TWIN_ERRORS_GSI_PK = "TWINERR"
+
+
+def inbox_sk(twin_id: str) -> str:
+    return f"{INBOX_PREFIX}{twin_id}"
+
+
+INBOX_PREFIX = "INBOX#"

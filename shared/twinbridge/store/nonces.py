@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from twinbridge.store import keys as k
+from twinbridge.store import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 
 class NonceRepository:
     """``ttl_seconds`` must outlast the window in which a signed request is accepted (the signing skew, both ways)."""
 
-    def __init__(self, table, ttl_seconds: int) -> None:
+    def __init__(self, table: Table, ttl_seconds: int) -> None:
         self._table = table
         self._ttl_seconds = ttl_seconds
 
@@ -21,9 +25,9 @@ class NonceRepository:
         try:
             self._table.put_item(
                 Item={
-                    "PK": k.nonce_pk(nonce),
-                    "SK": k.NONCE_SK,
-                    k.TTL_ATTRIBUTE: int(time.time()) + self._ttl_seconds,
+                    "PK": keys.nonce_pk(nonce),
+                    "SK": keys.NONCE_SK,
+                    keys.TTL_ATTRIBUTE: int(time.time()) + self._ttl_seconds,
                 },
                 ConditionExpression="attribute_not_exists(PK)",
             )

@@ -6,9 +6,16 @@ from typing import Any
 
 from twinbridge.encoding import b64d, b64e
 from twinbridge.models.connection import Connection, KeyMaterial
-from twinbridge.store import keys as k
+from twinbridge.store import keys
 
-_SECRET_FIELDS = ("outbound", "ephemeral_private", "invitation_secret", "handshake_key", "rotation_private", "next_outbound")
+_SECRET_FIELDS = (
+    "outbound",
+    "ephemeral_private",
+    "invitation_secret",
+    "handshake_key",
+    "rotation_private",
+    "next_outbound",
+)
 # Fields owned by other writers (counters, liveness): the versioned save never overwrites them.
 COUNTER_FIELDS = ("out_seq", "in_seq", "last_contact_at")
 
@@ -46,9 +53,9 @@ def to_item(conn: Connection) -> dict[str, Any]:
     item = {name: value for name, value in item.items() if value is not None}
     item["keys"] = dump_keys(conn.keys)
     item.update(
-        PK=k.connection_pk(conn.id),
-        SK=k.CONNECTION_SK,
-        GSI1PK=k.CONNECTIONS_GSI_PK,
+        PK=keys.connection_pk(conn.id),
+        SK=keys.CONNECTION_SK,
+        GSI1PK=keys.CONNECTIONS_GSI_PK,
         GSI1SK=f"{conn.created_at.isoformat()}#{conn.id}",
     )
     return item

@@ -1,101 +1,189 @@
 """Twins in the node table, under their connection (deleted with it): the record keyed by twin id, an index
-item from the local item id, and a sparse GSI1 entry while the twin has an error."""
+item from the local item id, a sparse GSI1 entry while the twin has an error, and the twin's inbox: the newest
+replica received from the partner and not applied yet, an item of its own so receiving never races applying."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from twinbridge.errors import ConcurrentModificationError
+from twinbridge.models.replica import ReplicaMessage
 from twinbridge.models.twin import Twin
-from twinbridge.store import keys as k
+from twinbridge.store import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+# change(twin) edits the twin in place and returns False when there is nothing to save (None counts as True).
+TwinChange = Callable[[Twin], bool | None]
+UPDATE_ATTEMPTS = 5
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return bool(exc.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
 class TwinRepository:
-    def __init__(self, table) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
+    # --- the twin record -------------------------------------------------------------------------------------
     def get(self, connection_id: str, twin_id: str) -> Twin | None:
         item = self._table.get_item(
-            Key={"PK": k.connection_pk(connection_id), "SK": k.twin_sk(twin_id)}, ConsistentRead=True
+            Key={"PK": keys.connection_pk(connection_id), "SK": keys.twin_sk(twin_id)}, ConsistentRead=True
         ).get("Item")
-        return Twin.model_validate_json(item["doc"]) if item else None
+        return _load(item) if item else None
 
     def find_by_local(self, connection_id: str, local_item_id: str) -> Twin | None:
         item = self._table.get_item(
-            Key={"PK": k.connection_pk(connection_id), "SK": k.twin_local_sk(local_item_id)}, ConsistentRead=True
+            Key={"PK": keys.connection_pk(connection_id), "SK": keys.twin_local_sk(local_item_id)}, ConsistentRead=True
         ).get("Item")
-        return self.get(connection_id, item["twin_id"]) if item else None
+        return self.get(connection_id, str(item["twin_id"])) if item else None
 
-    def list(self, connection_id: str) -> list[Twin]:
-        return self._query_all(
-            KeyConditionExpression=Key("PK").eq(k.connection_pk(connection_id)) & Key("SK").begins_with(k.TWIN_PREFIX),
+    def list(self, connection_id: str) -> builtins.list[Twin]:
+        return [_load(item) for item in self._query_all(
+            KeyConditionExpression=Key("PK").eq(keys.connection_pk(connection_id))
+            & Key("SK").begins_with(keys.TWIN_PREFIX),
             ConsistentRead=True,
-        )
+        )]
 
-    def with_errors(self) -> list[Twin]:
-        return self._query_all(IndexName=k.CONNECTIONS_INDEX, KeyConditionExpression=Key("GSI1PK").eq(k.TWIN_ERRORS_GSI_PK))
+    def with_errors(self) -> builtins.list[Twin]:
+        return [_load(item) for item in self._query_all(
+            IndexName=keys.CONNECTIONS_INDEX, KeyConditionExpression=Key("GSI1PK").eq(keys.TWIN_ERRORS_GSI_PK))]
 
-    def _query_all(self, **query: Any) -> list[Twin]:
-        found: list[Twin] = []
-        while True:
-            page = self._table.query(**query)
-            found += [Twin.model_validate_json(item["doc"]) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return found
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def update(self, connection_id: str, twin_id: str, change: TwinChange, *, current: Twin | None = None,
+               new: Callable[[], Twin] | None = None, attempts: int = UPDATE_ATTEMPTS) -> Twin | None:
+        """The one way to change a twin: ``change`` it and save, re-reading and changing again whenever someone
+        else saved in between (so ``change`` must be safe to apply to a fresher record).
 
-    def save(self, twin: Twin, *, local_assigned: bool = False) -> Twin:
-        """Create (version 0) or update (the stored version must still be ``twin.version``); bumps the version.
-        ``local_assigned``: the local item was just set on an existing twin, so index it.
+        Args:
+            current: the twin as the caller last read or saved it; the first attempt starts from it (no read).
+            new: makes the twin when none is stored (otherwise nothing is saved).
+
+        Returns:
+            The saved twin (``current`` itself when its first save went through), or None when nothing was saved.
+
+        Raises:
+            ConcurrentModificationError: it kept changing for ``attempts`` tries (the caller's job is retried).
+        """
+        twin = current
+        for _ in range(attempts):
+            if twin is None:
+                twin = self.get(connection_id, twin_id) or (new() if new else None)
+                if twin is None:
+                    return None
+            if change(twin) is False:
+                return None
+            try:
+                return self.save(twin)
+            except ConcurrentModificationError:
+                twin = None
+        raise ConcurrentModificationError(f"twin {twin_id} kept changing while it was being updated; try again")
+
+    def save(self, twin: Twin) -> Twin:
+        """One conditional write: create (version 0) or replace the version read; bumps the version. The local
+        item is indexed when it is new on the twin. Services change twins through ``update``.
 
         Raises ConcurrentModificationError when someone else saved in between: re-read and retry.
         """
         expected = twin.version
         twin.version = expected + 1
         item: dict[str, Any] = {
-            "PK": k.connection_pk(twin.connection_id), "SK": k.twin_sk(twin.twin_id),
+            "PK": keys.connection_pk(twin.connection_id), "SK": keys.twin_sk(twin.twin_id),
             "version": twin.version, "doc": twin.model_dump_json(),
         }
         if twin.last_error is not None:
-            item.update(GSI1PK=k.TWIN_ERRORS_GSI_PK, GSI1SK=f"{twin.connection_id}#{twin.twin_id}")
-        condition = "attribute_not_exists(PK)" if expected == 0 else "version = :expected"
+            item.update(GSI1PK=keys.TWIN_ERRORS_GSI_PK, GSI1SK=f"{twin.connection_id}#{twin.twin_id}")
         try:
-            self._table.put_item(
-                Item=item, ConditionExpression=condition,
-                **({"ExpressionAttributeValues": {":expected": expected}} if expected else {}),
-            )
+            if expected == 0:
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+            else:
+                self._table.put_item(Item=item, ConditionExpression="version = :expected",
+                                     ExpressionAttributeValues={":expected": expected})
         except ClientError as exc:
             twin.version = expected
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if _conditional_failed(exc):
                 raise ConcurrentModificationError(
                     f"twin {twin.twin_id} changed while it was being updated; try again") from exc
             raise
-        if twin.local is not None and (expected == 0 or local_assigned):
+        if twin.local is not None and twin.local.id != twin.indexed_local_id:
             self._table.put_item(Item={
-                "PK": k.connection_pk(twin.connection_id), "SK": k.twin_local_sk(twin.local.id), "twin_id": twin.twin_id,
+                "PK": keys.connection_pk(twin.connection_id), "SK": keys.twin_local_sk(twin.local.id),
+                "twin_id": twin.twin_id,
             })
+            twin.indexed_local_id = twin.local.id
         return twin
 
-    def update(self, connection_id: str, twin_id: str, change: Callable[[Twin], bool], *,
-               new: Callable[[], Twin] | None = None, attempts: int = 5) -> Twin | None:
-        """Read, ``change``, save; re-read and repeat on a concurrent save. ``change`` returns False to save
-        nothing; a missing twin is made by ``new`` (else nothing is saved). Returns the saved twin or None."""
-        for _ in range(attempts):
-            twin = self.get(connection_id, twin_id) or (new() if new else None)
-            if twin is None or not change(twin):
-                return None
-            try:
-                return self.save(twin)
-            except ConcurrentModificationError:
-                continue
-        raise ConcurrentModificationError(f"twin {twin_id} kept changing while it was being updated; try again")
-
     def delete(self, twin: Twin) -> None:
+        """The twin, its local-item index and its inbox."""
+        pk = keys.connection_pk(twin.connection_id)
         with self._table.batch_writer() as batch:
-            batch.delete_item(Key={"PK": k.connection_pk(twin.connection_id), "SK": k.twin_sk(twin.twin_id)})
+            batch.delete_item(Key={"PK": pk, "SK": keys.twin_sk(twin.twin_id)})
+            batch.delete_item(Key={"PK": pk, "SK": keys.inbox_sk(twin.twin_id)})
             if twin.local is not None:
-                batch.delete_item(Key={"PK": k.connection_pk(twin.connection_id), "SK": k.twin_local_sk(twin.local.id)})
+                batch.delete_item(Key={"PK": pk, "SK": keys.twin_local_sk(twin.local.id)})
+
+    # --- the inbox: the newest replica received and not applied yet ------------------------------------------
+    def hold(self, connection_id: str, message: ReplicaMessage) -> bool:
+        """Keep ``message`` until it is applied, unless a newer replica already waits; True when kept (the same
+        replica again counts as kept: its apply may not have been queued before a crash)."""
+        try:
+            self._table.put_item(
+                Item={"PK": keys.connection_pk(connection_id), "SK": keys.inbox_sk(message.twin_id),
+                      "seq": message.seq, "message_json": message.model_dump_json()},
+                ConditionExpression="attribute_not_exists(PK) OR seq <= :seq",
+                ExpressionAttributeValues={":seq": message.seq},
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def pending(self, connection_id: str, twin_id: str) -> ReplicaMessage | None:
+        item = self._table.get_item(
+            Key={"PK": keys.connection_pk(connection_id), "SK": keys.inbox_sk(twin_id)}, ConsistentRead=True
+        ).get("Item")
+        return ReplicaMessage.model_validate_json(str(item["message_json"])) if item else None
+
+    def pending_seqs(self, connection_id: str) -> dict[str, int]:
+        """twin id -> seq of the replica waiting to be applied, for every twin of the connection that has one."""
+        return {
+            str(item["SK"]).removeprefix(keys.INBOX_PREFIX): int(str(item["seq"]))
+            for item in self._query_all(
+                KeyConditionExpression=Key("PK").eq(keys.connection_pk(connection_id))
+                & Key("SK").begins_with(keys.INBOX_PREFIX),
+                ProjectionExpression="SK, seq", ConsistentRead=True,
+            )
+        }
+
+    def release(self, connection_id: str, twin_id: str, seq: int) -> None:
+        """The replica ``seq`` was applied (or is stale): drop it, unless a newer one has arrived meanwhile."""
+        try:
+            self._table.delete_item(
+                Key={"PK": keys.connection_pk(connection_id), "SK": keys.inbox_sk(twin_id)},
+                ConditionExpression="seq <= :seq", ExpressionAttributeValues={":seq": seq},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    def _query_all(self, **query: Any) -> builtins.list[dict[str, Any]]:
+        found: builtins.list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**query)
+            found += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return found
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _load(item: dict[str, Any]) -> Twin:
+    twin = Twin.model_validate_json(str(item["doc"]))
+    twin.indexed_local_id = twin.local.id if twin.local else None  # stored twins have their local item indexed
+    return twin

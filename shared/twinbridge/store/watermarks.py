@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from twinbridge.store import keys as k
+from twinbridge.store import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 MAX_SEEN = 5000  # keeps the record far below DynamoDB's 400 KB item limit
 
@@ -35,30 +39,31 @@ class ScanState:
 
 
 class WatermarkRepository:
-    def __init__(self, table) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
     def get(self, tracker: str, project: str) -> ScanState | None:
         item = self._table.get_item(
-            Key={"PK": k.watermark_pk(tracker), "SK": k.watermark_sk(project)}, ConsistentRead=True
+            Key={"PK": keys.watermark_pk(tracker), "SK": keys.watermark_sk(project)}, ConsistentRead=True
         ).get("Item")
         if not item:
             return None
-        return ScanState(since=parse_iso(item["since"]), seen=dict(item.get("seen") or {}), version=int(item["version"]))
+        seen: dict[str, Any] = item.get("seen") or {}  # type: ignore[assignment]  # a DynamoDB map of strings
+        return ScanState(since=parse_iso(str(item["since"])), seen={str(k): str(v) for k, v in seen.items()},
+                         version=int(str(item["version"])))
 
     def save(self, tracker: str, project: str, state: ScanState) -> bool:
         """Write ``state`` if nobody saved since it was read (overlapping scans); False when another scan won."""
-        condition = "attribute_not_exists(PK)" if state.version == 0 else "version = :expected"
-        values = {":expected": state.version} if state.version else {}
+        item: dict[str, Any] = {
+            "PK": keys.watermark_pk(tracker), "SK": keys.watermark_sk(project), "since": iso(state.since),
+            "seen": state.seen, "version": state.version + 1, "updated_at": iso(datetime.now(UTC)),
+        }
         try:
-            self._table.put_item(
-                Item={
-                    "PK": k.watermark_pk(tracker), "SK": k.watermark_sk(project), "since": iso(state.since),
-                    "seen": state.seen, "version": state.version + 1, "updated_at": iso(datetime.now(UTC)),
-                },
-                ConditionExpression=condition,
-                **({"ExpressionAttributeValues": values} if values else {}),
-            )
+            if state.version == 0:
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+            else:
+                self._table.put_item(Item=item, ConditionExpression="version = :expected",
+                                     ExpressionAttributeValues={":expected": state.version})
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False

@@ -17,7 +17,7 @@ from twinbridge.models.replica import (
     ReplicaComment,
     field_versions,
 )
-from twinbridge.models.tracker import ItemFields, NativeText, TrackerComment, TrackerItem, UserRef
+from twinbridge.models.tracker import ItemFields, NativeText, TextFormat, TrackerComment, TrackerItem, UserRef
 from twinbridge.models.twin import Twin
 from twinbridge.richtext import from_canonical, to_canonical
 from twinbridge.richtext.model import Document, Mark, Paragraph, Text
@@ -96,7 +96,11 @@ class CommentWrite:
     remote_id: str
     body: NativeText
     digest: str
-    local_id: str | None = None  # set for updates
+
+
+@dataclass
+class CommentUpdate(CommentWrite):
+    local_id: str  # the comment this side wrote for it before
 
 
 @dataclass
@@ -106,7 +110,7 @@ class Plan:
     create: ItemFields | None = None
     update: ItemFields | None = None
     comments_add: list[CommentWrite] = field(default_factory=list)
-    comments_update: list[CommentWrite] = field(default_factory=list)
+    comments_update: list[CommentUpdate] = field(default_factory=list)
     comments_delete: list[tuple[str, str]] = field(default_factory=list)  # (remote id, local id)
     attachments_add: list[ReplicaAttachment] = field(default_factory=list)
     attachments_delete: list[tuple[str, str]] = field(default_factory=list)
@@ -122,7 +126,7 @@ class Plan:
 class Target:
     """What the receiving side is: its text format, its issue types, and the names for the byline."""
 
-    text_format: str
+    text_format: TextFormat
     issue_types: list[str]
     default_type: str | None
     remote_short_name: str
@@ -160,8 +164,17 @@ def comment_body(comment: ReplicaComment, target: Target, losses: list[str]) -> 
     return render(to_json(document), target, losses, f"comment {comment.id}")  # type: ignore[return-value]
 
 
-def empty_text(text_format: str) -> NativeText:
-    return NativeText(format=text_format, content={"type": "doc", "version": 1, "content": []} if text_format == "adf" else "")
+def unlink_notice(remote_short_name: str, reason: str, text_format: TextFormat) -> NativeText:
+    """The comment left on our copy when the partner's item is deleted: the copy stays, the sync ends."""
+    words = f"twinbridge: the linked item on {remote_short_name} was deleted ({reason}); this copy is no longer synced."
+    note = Document(blocks=[Paragraph(children=[Text(words)])])
+    return NativeText(format=text_format, content=from_canonical(note, text_format).content)
+
+
+def empty_text(text_format: TextFormat) -> NativeText:
+    return NativeText(
+        format=text_format, content={"type": "doc", "version": 1, "content": []} if text_format == "adf" else ""
+    )
 
 
 def same_text(current: NativeText | None, desired: NativeText | None) -> bool:
@@ -201,8 +214,12 @@ def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None
     labels = sorted({adapt_label(label, target) for label in replica.labels})
     item_type = choose_type(replica.type, target)
     if local is None:
-        result.create = ItemFields(type=item_type, summary=replica.summary, description=description,
-                                   labels=[*labels, marker_for(twin.connection_id, twin.twin_id)])
+        result.create = ItemFields(
+            type=item_type,
+            summary=replica.summary,
+            description=description,
+            labels=[*labels, marker_for(twin.connection_id, twin.twin_id)],
+        )
     else:
         changes: dict[str, Any] = {}
         if "summary" in take and local.summary != replica.summary:
@@ -231,9 +248,11 @@ def _plan_comments(replica: Replica, twin: Twin, target: Target, result: Plan) -
             result.comments_add.append(CommentWrite(comment.id, comment_body(comment, target, result.losses), digest))
         elif link.digest != digest:
             result.comments_update.append(
-                CommentWrite(comment.id, comment_body(comment, target, result.losses), digest, local_id=link.local_id))
-    result.comments_delete = [(remote_id, link.local_id) for remote_id, link in twin.comment_map.items()
-                              if remote_id not in seen]
+                CommentUpdate(comment.id, comment_body(comment, target, result.losses), digest, local_id=link.local_id)
+            )
+    result.comments_delete = [
+        (remote_id, link.local_id) for remote_id, link in twin.comment_map.items() if remote_id not in seen
+    ]
 
 
 def _plan_attachments(replica: Replica, twin: Twin, local: TrackerItem | None, result: Plan) -> None:
@@ -243,5 +262,8 @@ def _plan_attachments(replica: Replica, twin: Twin, local: TrackerItem | None, r
         link = twin.attachment_map.get(attachment.id)
         if link is None:  # one the partner added; a copy someone removed here is not forced back
             result.attachments_add.append(attachment)
-    result.attachments_delete = [(remote_id, link.local_id) for remote_id, link in twin.attachment_map.items()
-                                 if remote_id not in wanted and link.local_id in present]
+    result.attachments_delete = [
+        (remote_id, link.local_id)
+        for remote_id, link in twin.attachment_map.items()
+        if remote_id not in wanted and link.local_id in present
+    ]

@@ -27,7 +27,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -53,6 +53,7 @@ from twinbridge.models.tracker import (
     TrackerKind,
     UserRef,
 )
+from twinbridge.trackers.base import ByteSink
 from twinbridge.trackers.http import RetryPolicy, TrackerHttp, decode_json
 
 API_VERSION = "7.1"
@@ -326,7 +327,7 @@ class AzureDevOpsClient:
     def list_attachments(self, key: str) -> list[TrackerAttachment]:
         return self.get_item(key).attachments
 
-    def download_attachment(self, attachment: TrackerAttachment, sink: BinaryIO) -> int:
+    def download_attachment(self, attachment: TrackerAttachment, sink: ByteSink) -> int:
         """Streams the bytes into ``sink`` in chunks; returns how many were written."""
         if not _same_origin(attachment.content_url, self.base_url):
             raise TrackerRejectedError(TRACKER, "download_attachment", None,
@@ -342,7 +343,7 @@ class AzureDevOpsClient:
                     written += len(chunk)
         return written
 
-    def upload_attachment(self, key: str, filename: str, source: BinaryIO,
+    def upload_attachment(self, key: str, filename: str, source: IO[bytes],
                           size: int | None = None) -> TrackerAttachment:
         """Streams ``source`` to the attachment store, then links it to the item with an ``AttachedFile`` relation."""
         item_id = _item_id(key)

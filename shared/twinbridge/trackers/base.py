@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 from twinbridge.models.tracker import (
     ItemFields,
@@ -23,11 +23,22 @@ from twinbridge.models.tracker import (
 )
 
 
+class ByteSink(Protocol):
+    """Where downloaded bytes go: anything with ``write`` (a file, a hashing writer)."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
 class TrackerClient(Protocol):
     """What the sync engine and test connection need from a tracker. Every call has a timeout and bounded retries."""
 
-    kind: TrackerKind
-    text_format: TextFormat
+    @property
+    def kind(self) -> TrackerKind: ...
+
+    @property
+    def text_format(self) -> TextFormat: ...
+
+    def __hash__(self) -> int: ...  # clients are cache keys (issue types are cached per client)
 
     def whoami(self) -> UserRef: ...
 
@@ -53,9 +64,10 @@ class TrackerClient(Protocol):
 
     def list_attachments(self, key: str) -> list[TrackerAttachment]: ...
 
-    def download_attachment(self, attachment: TrackerAttachment, sink: BinaryIO) -> int: ...
+    def download_attachment(self, attachment: TrackerAttachment, sink: ByteSink) -> int: ...
 
-    def upload_attachment(self, key: str, filename: str, source: BinaryIO, size: int | None = None) -> TrackerAttachment: ...
+    def upload_attachment(self, key: str, filename: str, source: IO[bytes],
+                          size: int | None = None) -> TrackerAttachment: ...
 
     def delete_attachment(self, key: str, attachment_id: str) -> None: ...
 

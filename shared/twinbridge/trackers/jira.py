@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO, ClassVar
+from typing import IO, Any, ClassVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +37,7 @@ from twinbridge.models.tracker import (
     TrackerKind,
     UserRef,
 )
+from twinbridge.trackers.base import ByteSink
 from twinbridge.trackers.http import RetryPolicy, TrackerHttp
 from twinbridge.trackers.multipart import MultipartFile
 
@@ -278,7 +279,7 @@ class _JiraClient:
         data = self._json("list_attachments", "GET", f"issue/{self._key(key)}", params={"fields": "attachment"})
         return [normalize_attachment(a, self.user_ref) for a in (data.get("fields") or {}).get("attachment") or []]
 
-    def download_attachment(self, attachment: TrackerAttachment, sink: BinaryIO) -> int:
+    def download_attachment(self, attachment: TrackerAttachment, sink: ByteSink) -> int:
         """Streams the bytes into ``sink`` in chunks; returns how many were written."""
         response = self._request("download_attachment", "GET", self._content_url(attachment), stream=True,
                                  headers={"Accept": "*/*"})
@@ -292,7 +293,7 @@ class _JiraClient:
     def _content_url(self, attachment: TrackerAttachment) -> str:
         return attachment.content_url
 
-    def upload_attachment(self, key: str, filename: str, source: BinaryIO,
+    def upload_attachment(self, key: str, filename: str, source: IO[bytes],
                           size: int | None = None) -> TrackerAttachment:
         body = MultipartFile("file", filename, source, size)
         extra: dict[str, Any] = {"rewind": body.rewind} if body.rewindable else {}

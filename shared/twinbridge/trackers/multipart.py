@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import IO
 
 CHUNK_SIZE = 64 * 1024
 
@@ -18,7 +18,7 @@ class MultipartFile:
     it needs a seekable source.
     """
 
-    def __init__(self, field: str, filename: str, source: BinaryIO, size: int | None = None,
+    def __init__(self, field: str, filename: str, source: IO[bytes], size: int | None = None,
                  content_type: str = "application/octet-stream") -> None:
         self.boundary = uuid.uuid4().hex
         self._source = source
@@ -81,14 +81,14 @@ def _quote(value: str) -> str:
     return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _tell(source: BinaryIO) -> int | None:
+def _tell(source: IO[bytes]) -> int | None:
     try:
         return source.tell() if source.seekable() else None
     except (AttributeError, OSError, ValueError):
         return None
 
 
-def _remaining(source: BinaryIO, start: int | None) -> int | None:
+def _remaining(source: IO[bytes], start: int | None) -> int | None:
     if start is None:
         return None
     try:

@@ -25,7 +25,7 @@ from twinbridge.trackers.jira import JiraCloudClient, JiraDcClient
 from twinbridge_tools.simulators.jira import ALL_PERMISSIONS, JiraSimulator
 
 try:  # every request and simulator response checked against the vendored OpenAPI documents, once available
-    from tests.contract.plugin import contract_session  # noqa: F401
+    from tests.contract.plugin import contract_session
 except ImportError:  # pragma: no cover - the contract checker is not in this tree yet
     contract_session = None
 

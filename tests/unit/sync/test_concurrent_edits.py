@@ -16,7 +16,9 @@ TARGET = Target(text_format="html", issue_types=["Task", "Bug"], default_type="T
 
 
 def _replica(summary: str, labels: list[str]) -> Replica:
-    return Replica(item=ItemIdentity(id="1", key="A-1"), project="A", type="Task", summary=summary, labels=labels, updated=T)
+    return Replica(
+        item=ItemIdentity(id="1", key="A-1"), project="A", type="Task", summary=summary, labels=labels, updated=T
+    )
 
 
 def _local(summary: str, labels: list[str]) -> TrackerItem:

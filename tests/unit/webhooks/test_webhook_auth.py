@@ -20,8 +20,8 @@ from twinbridge.http.webhook_auth import (
     read_webhook,
     verify_webhook,
 )
+from twinbridge.store.keys import WEBHOOK_DELIVERY_PK
 from twinbridge.trackers.credentials import TrackerCredentials
-from twinbridge.wiring import WEBHOOK_DELIVERY_PK
 from twinbridge_tools.local.template import resource
 
 SECRET = "s3cret-webhook-value"
@@ -40,7 +40,9 @@ def _creds(**kwargs) -> TrackerCredentials:
     return TrackerCredentials(**{"webhook_secret": SECRET, **kwargs})
 
 
-def _request(tracker: str, headers: dict | None = None, query: dict | None = None, body: bytes = BODY) -> WebhookRequest:
+def _request(
+    tracker: str, headers: dict | None = None, query: dict | None = None, body: bytes = BODY
+) -> WebhookRequest:
     return WebhookRequest(tracker=tracker, body=body, headers=headers or {}, query=query or {})
 
 
@@ -51,7 +53,15 @@ def test_valid_hub_signature_over_the_raw_bytes_passes():
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "sha1=" + "0" * 40, "sha256=" + "0" * 64, _sign(BODY, "other-secret"), _sign(BODY + b" "), _sign(BODY)[:-1]],
+    [
+        None,
+        "",
+        "sha1=" + "0" * 40,
+        "sha256=" + "0" * 64,
+        _sign(BODY, "other-secret"),
+        _sign(BODY + b" "),
+        _sign(BODY)[:-1],
+    ],
 )
 def test_wrong_or_missing_hub_signature_is_refused(header):
     with pytest.raises(WebhookAuthenticationError) as caught:
@@ -68,8 +78,11 @@ def test_signature_of_reserialized_json_does_not_pass():
 
 
 def test_no_secret_fails_closed_everywhere():
-    for check in (lambda: check_hub_signature(BODY, _sign(BODY, ""), b""), lambda: check_token("", b""),
-                  lambda: check_basic_auth(_basic("u", ""), None, b"")):
+    for check in (
+        lambda: check_hub_signature(BODY, _sign(BODY, ""), b""),
+        lambda: check_token("", b""),
+        lambda: check_basic_auth(_basic("u", ""), None, b""),
+    ):
         with pytest.raises(WebhookAuthenticationError) as caught:
             check()
         assert caught.value.reason == "no webhook secret configured"
@@ -78,8 +91,11 @@ def test_no_secret_fails_closed_everywhere():
 @pytest.mark.parametrize("credentials", [None, TrackerCredentials(), TrackerCredentials(webhook_secret="")])
 @pytest.mark.parametrize("tracker", ["jira-cloud", "jira-dc", "azure-devops"])
 def test_unconfigured_webhook_secret_refuses_even_a_matching_empty_proof(tracker, credentials):
-    request = _request(tracker, headers={"x-hub-signature": _sign(BODY, ""), "x-twinbridge-token": "",
-                                         "authorization": _basic("", "")}, query={"token": [""]})
+    request = _request(
+        tracker,
+        headers={"x-hub-signature": _sign(BODY, ""), "x-twinbridge-token": "", "authorization": _basic("", "")},
+        query={"token": [""]},
+    )
     with pytest.raises(WebhookAuthenticationError) as caught:
         verify_webhook(request, credentials)
     assert caught.value.message == WebhookAuthenticationError.PUBLIC_MESSAGE  # generic: says not which part failed
@@ -93,8 +109,14 @@ def test_jira_dc_token_in_query_or_header_passes():
 
 @pytest.mark.parametrize(
     "headers, query",
-    [({}, {}), ({}, {"token": ["wrong"]}), ({"x-twinbridge-token": "wrong"}, {}), ({}, {"token": [SECRET, SECRET]}),
-     ({}, {"token": [SECRET[:-1]]}), ({"x-hub-signature": _sign(BODY)}, {})],
+    [
+        ({}, {}),
+        ({}, {"token": ["wrong"]}),
+        ({"x-twinbridge-token": "wrong"}, {}),
+        ({}, {"token": [SECRET, SECRET]}),
+        ({}, {"token": [SECRET[:-1]]}),
+        ({"x-hub-signature": _sign(BODY)}, {}),
+    ],
 )
 def test_jira_dc_wrong_missing_or_repeated_token_is_refused(headers, query):
     with pytest.raises(WebhookAuthenticationError):
@@ -104,15 +126,21 @@ def test_jira_dc_wrong_missing_or_repeated_token_is_refused(headers, query):
 def test_jira_cloud_accepts_only_the_signature_not_a_token():
     verify_webhook(_request("jira-cloud", headers={"x-hub-signature": _sign(BODY)}), _creds())
     with pytest.raises(WebhookAuthenticationError):
-        verify_webhook(_request("jira-cloud", headers={"x-twinbridge-token": SECRET}, query={"token": [SECRET]}), _creds())
+        verify_webhook(
+            _request("jira-cloud", headers={"x-twinbridge-token": SECRET}, query={"token": [SECRET]}), _creds()
+        )
 
 
 def test_ado_basic_auth_checks_user_and_password():
-    verify_webhook(_request("azure-devops", headers={"authorization": _basic("hooks", SECRET)}), _creds(webhook_username="hooks"))
+    verify_webhook(
+        _request("azure-devops", headers={"authorization": _basic("hooks", SECRET)}), _creds(webhook_username="hooks")
+    )
     for user, password in (("hooks", "wrong"), ("other", SECRET), ("", SECRET)):
         with pytest.raises(WebhookAuthenticationError):
-            verify_webhook(_request("azure-devops", headers={"authorization": _basic(user, password)}),
-                           _creds(webhook_username="hooks"))
+            verify_webhook(
+                _request("azure-devops", headers={"authorization": _basic(user, password)}),
+                _creds(webhook_username="hooks"),
+            )
 
 
 def test_ado_basic_auth_without_configured_user_name_checks_the_password_only():
@@ -121,7 +149,9 @@ def test_ado_basic_auth_without_configured_user_name_checks_the_password_only():
         verify_webhook(_request("azure-devops", headers={"authorization": _basic("anyone", "nope")}), _creds())
 
 
-@pytest.mark.parametrize("authorization", ["Bearer " + SECRET, "Basic !!!notbase64", "Basic " + base64.b64encode(SECRET.encode()).decode()])
+@pytest.mark.parametrize(
+    "authorization", ["Bearer " + SECRET, "Basic !!!notbase64", "Basic " + base64.b64encode(SECRET.encode()).decode()]
+)
 def test_ado_malformed_authorization_is_refused(authorization):
     with pytest.raises(WebhookAuthenticationError):
         verify_webhook(_request("azure-devops", headers={"authorization": authorization}), _creds())
@@ -130,7 +160,10 @@ def test_ado_malformed_authorization_is_refused(authorization):
 def test_ado_custom_header_token_passes_and_a_wrong_one_is_not_rescued_by_basic_auth():
     verify_webhook(_request("azure-devops", headers={"x-twinbridge-token": SECRET}), _creds())
     with pytest.raises(WebhookAuthenticationError):
-        verify_webhook(_request("azure-devops", headers={"x-twinbridge-token": "wrong", "authorization": _basic("u", SECRET)}), _creds())
+        verify_webhook(
+            _request("azure-devops", headers={"x-twinbridge-token": "wrong", "authorization": _basic("u", SECRET)}),
+            _creds(),
+        )
 
 
 def test_path_must_name_the_nodes_tracker():
@@ -149,8 +182,14 @@ class _Event:
 
 
 def test_read_webhook_keeps_raw_bytes_lowercases_headers_and_parses_the_query():
-    request = read_webhook(_Event(base64.b64encode(b"\x00raw").decode(), True, {"X-Hub-Signature": "s"}, "token=a%2Bb"), "jira-dc")
-    assert request.body == b"\x00raw" and request.headers == {"x-hub-signature": "s"} and request.query == {"token": ["a+b"]}
+    request = read_webhook(
+        _Event(base64.b64encode(b"\x00raw").decode(), True, {"X-Hub-Signature": "s"}, "token=a%2Bb"), "jira-dc"
+    )
+    assert (
+        request.body == b"\x00raw"
+        and request.headers == {"x-hub-signature": "s"}
+        and request.query == {"token": ["a+b"]}
+    )
 
 
 def test_oversized_body_is_refused_as_too_large():
@@ -166,4 +205,3 @@ def test_template_lets_the_webhook_function_write_only_the_delivery_partition():
     (table,) = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
     assert table["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [WEBHOOK_DELIVERY_PK]}}
     assert not any("DynamoDBCrudPolicy" in p for p in policies if isinstance(p, dict))
-

@@ -19,8 +19,15 @@ def is_loopback(url: str) -> bool:
 
 
 class AdminClient:
-    def __init__(self, base_url: str, *, sigv4: bool | None = None, region: str | None = None, profile: str | None = None,
-                 timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        sigv4: bool | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._sigv4 = (not is_loopback(base_url)) if sigv4 is None else sigv4
         self._region = region
@@ -38,7 +45,9 @@ class AdminClient:
         try:
             response = requests.request(method, url, data=data, headers=headers, timeout=self._timeout)
         except requests.RequestException as exc:
-            raise CliError(f"cannot reach the node at {self.base_url} ({type(exc).__name__}); is it running?", 3) from exc
+            raise CliError(
+                f"cannot reach the node at {self.base_url} ({type(exc).__name__}); is it running?", 3
+            ) from exc
         try:
             payload = response.json() if response.content else {}
         except ValueError:

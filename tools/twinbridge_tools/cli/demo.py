@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 from collections.abc import Callable, Iterator
@@ -111,25 +112,53 @@ class Story:
             from twinbridge.sync.basic_rules import marker_for
 
             marker = marker_for(connection_id, f"{PUBLIC_SHORT}:{issue.id}")
-            work_item = self._wait("the work item in Azure DevOps", lambda: _find(ado, self.private.project, marker, since))
-            self.out(f"      work item {work_item.key} \"{work_item.summary}\" appeared in Azure DevOps: {work_item.url}")
+            work_item = self._wait(
+                "the work item in Azure DevOps", lambda: _find(ado, self.private.project, marker, since)
+            )
+            self.out(f'      work item {work_item.key} "{work_item.summary}" appeared in Azure DevOps: {work_item.url}')
 
         with self.step(3):
             self._act(lambda: ado.add_comment(work_item.key, _text(ado, "Toner ordered, technician on the way.")))
             self.out(f"      {ben} commented on work item {work_item.key} in Azure DevOps")
             byline = f"{ben} ({PRIVATE_SHORT}) wrote:"
-            comment = self._wait(f"the comment on {issue.key} in Jira", lambda: next(
-                (text for text in (_plain(c.body) for c in jira.list_comments(issue.key))
-                 if byline in text and "technician on the way" in text), None))
-            self.out(f"      on {issue.key} in Jira: \"{' '.join(comment.split())}\"")
+            comment = self._wait(
+                f"the comment on {issue.key} in Jira",
+                lambda: next(
+                    (
+                        text
+                        for text in (_plain(c.body) for c in jira.list_comments(issue.key))
+                        if byline in text and "technician on the way" in text
+                    ),
+                    None,
+                ),
+            )
+            self.out(f'      on {issue.key} in Jira: "{" ".join(comment.split())}"')
 
         with self.step(4):
-            self._transfer(jira, issue, ado, work_item, "printer-log.txt",
-                           b"03:12 paper jam\n03:13 fuser overheating\n03:14 smoke detected\n", ana, "Jira", "Azure DevOps")
+            self._transfer(
+                jira,
+                issue,
+                ado,
+                work_item,
+                "printer-log.txt",
+                b"03:12 paper jam\n03:13 fuser overheating\n03:14 smoke detected\n",
+                ana,
+                "Jira",
+                "Azure DevOps",
+            )
 
         with self.step(5):
-            self._transfer(ado, work_item, jira, issue, "toner-quote.txt",
-                           b"1x toner cartridge TN-2420: 49.90 EUR\n", ben, "Azure DevOps", "Jira")
+            self._transfer(
+                ado,
+                work_item,
+                jira,
+                issue,
+                "toner-quote.txt",
+                b"1x toner cartridge TN-2420: 49.90 EUR\n",
+                ben,
+                "Azure DevOps",
+                "Jira",
+            )
 
         return StoryResult(connection_id, issue, work_item, time.monotonic() - started)
 
@@ -142,34 +171,64 @@ class Story:
         self.out(f"      done in {time.monotonic() - started:.1f} s")
 
     def _connect(self) -> str:
-        created = self._act(lambda: self.public.admin.request("POST", "/admin/v1/connections/invitations", {
-            "name": "Acme <-> Beta", "local_short_name": PUBLIC_SHORT, "remote_short_name": PRIVATE_SHORT,
-            "project": self.public.project, "partner_url": None,
-        }))
+        created = self._act(
+            lambda: self.public.admin.request(
+                "POST",
+                "/admin/v1/connections/invitations",
+                {
+                    "name": "Acme <-> Beta",
+                    "local_short_name": PUBLIC_SHORT,
+                    "remote_short_name": PRIVATE_SHORT,
+                    "project": self.public.project,
+                    "partner_url": None,
+                },
+            )
+        )
         connection_id, code = created["connection"]["id"], created["invitation_code"]
-        self.out(f"      public node: connection {connection_id} initiated (no partner URL: the partner is private),"
-                 f" project {self.public.project}")
+        self.out(
+            f"      public node: connection {connection_id} initiated (no partner URL: the partner is private),"
+            f" project {self.public.project}"
+        )
         self.out(f"      invitation code {code[:24]}...")
-        self._act(lambda: self.private.admin.request("POST", "/admin/v1/connections/accept",
-                                                     {"code": code, "project": self.private.project}))
+        self._act(
+            lambda: self.private.admin.request(
+                "POST", "/admin/v1/connections/accept", {"code": code, "project": self.private.project}
+            )
+        )
         self.out(f"      private node: invitation accepted, project {self.private.project}")
         for node in (self.public, self.private):
-            self._wait(f"the connection to be active on the {node.name} node", lambda node=node: node.admin.request(
-                "GET", f"/admin/v1/connections/{connection_id}")["connection"]["status"] == "active")
+            self._wait(
+                f"the connection to be active on the {node.name} node",
+                functools.partial(_connection_active, node, connection_id),
+            )
         self.out("      active on both nodes")
         return connection_id
 
-    def _transfer(self, source: TrackerClient, item: TrackerItem, target: TrackerClient, copy: TrackerItem,
-                  filename: str, payload: bytes, who: str, source_name: str, target_name: str) -> None:
+    def _transfer(
+        self,
+        source: TrackerClient,
+        item: TrackerItem,
+        target: TrackerClient,
+        copy: TrackerItem,
+        filename: str,
+        payload: bytes,
+        who: str,
+        source_name: str,
+        target_name: str,
+    ) -> None:
         self._act(lambda: source.upload_attachment(item.key, filename, io.BytesIO(payload), len(payload)))
         self.out(f"      {who} attached {filename} ({len(payload)} bytes) to {_name(item)} in {source_name}")
-        attachment = self._wait(f"{filename} on {_name(copy)} in {target_name}", lambda: next(
-            (a for a in target.get_item(copy.key).attachments if a.filename == filename), None))
+        attachment = self._wait(
+            f"{filename} on {_name(copy)} in {target_name}",
+            lambda: next((a for a in target.get_item(copy.key).attachments if a.filename == filename), None),
+        )
         sink = io.BytesIO()
         self._act(lambda: target.download_attachment(attachment, sink))
         if sink.getvalue() != payload:
-            raise self._failure(f"{filename} arrived on {_name(copy)} in {target_name} with different bytes "
-                                f"({len(sink.getvalue())} bytes, expected {len(payload)})")
+            raise self._failure(
+                f"{filename} arrived on {_name(copy)} in {target_name} with different bytes "
+                f"({len(sink.getvalue())} bytes, expected {len(payload)})"
+            )
         self.out(f"      {filename} is on {_name(copy)} in {target_name}, same {len(payload)} bytes")
 
     def _act(self, action: Callable[[], _T]) -> _T:
@@ -197,8 +256,9 @@ class Story:
         return DemoStepError(self._step, detail, [self.public.log, self.private.log])
 
 
-def run_demo(public: DemoNode, private: DemoNode, *, scripted: bool, state_dir: str | None,
-             step_timeout: float = STEP_TIMEOUT) -> StoryResult:
+def run_demo(
+    public: DemoNode, private: DemoNode, *, scripted: bool, state_dir: str | None, step_timeout: float = STEP_TIMEOUT
+) -> StoryResult:
     """Tell the story; with ``scripted`` print a summary, otherwise how to carry on by hand. Raises DemoStepError."""
     out = _say
     out("Demo: connect the two nodes, then sync one issue between Jira (public node) and Azure DevOps (private node).")
@@ -220,26 +280,28 @@ def carry_on(public: DemoNode, private: DemoNode, result: StoryResult, state_dir
     ana, ben = public.person, private.person
     jira, ado = public.tracker, private.tracker
     issue, work_item = result.issue.key, result.work_item.key
-    adf = ('{"body":{"type":"doc","version":1,"content":[{"type":"paragraph",'
-           '"content":[{"type":"text","text":"Is it fixed?"}]}]}}')
+    adf = (
+        '{"body":{"type":"doc","version":1,"content":[{"type":"paragraph",'
+        '"content":[{"type":"text","text":"Is it fixed?"}]}]}}'
+    )
     return f"""
 The stack keeps running. Carry on by hand:
 
-  Jira Cloud (simulated, public node)      {jira['url']}  project {jira['project']}
-      {ana['name']}: e-mail {ana['email']}, API token {ana['token']}
-  Azure DevOps (simulated, private node)   {ado['url']}  project {ado['project']}
-      {ben['name']}: e-mail {ben['email']}, PAT {ben['token']}
+  Jira Cloud (simulated, public node)      {jira["url"]}  project {jira["project"]}
+      {ana["name"]}: e-mail {ana["email"]}, API token {ana["token"]}
+  Azure DevOps (simulated, private node)   {ado["url"]}  project {ado["project"]}
+      {ben["name"]}: e-mail {ben["email"]}, PAT {ben["token"]}
 
-  # comment on {issue} as {ana['name']}; it shows up on work item {work_item} a moment later
-  curl -u '{ana['email']}:{ana['token']}' -H 'Content-Type: application/json' \\
-       -X POST {jira['url']}/rest/api/3/issue/{issue}/comment -d '{adf}'
-  # read work item {work_item} (and its comments) as {ben['name']}
-  curl -u ':{ben['token']}' '{ado['url']}/{ado['project']}/_apis/wit/workitems/{work_item}?api-version=7.1'
-  curl -u ':{ben['token']}' '{ado['url']}/{ado['project']}/_apis/wit/workItems/{work_item}/comments?api-version=7.1-preview.4'
-  # create another issue as {ana['name']}
-  curl -u '{ana['email']}:{ana['token']}' -H 'Content-Type: application/json' \\
-       -X POST {jira['url']}/rest/api/3/issue \\
-       -d '{{"fields":{{"project":{{"key":"{jira['project']}"}},"issuetype":{{"name":"Task"}},"summary":"Coffee machine leaks"}}}}'
+  # comment on {issue} as {ana["name"]}; it shows up on work item {work_item} a moment later
+  curl -u '{ana["email"]}:{ana["token"]}' -H 'Content-Type: application/json' \\
+       -X POST {jira["url"]}/rest/api/3/issue/{issue}/comment -d '{adf}'
+  # read work item {work_item} (and its comments) as {ben["name"]}
+  curl -u ':{ben["token"]}' '{ado["url"]}/{ado["project"]}/_apis/wit/workitems/{work_item}?api-version=7.1'
+  curl -u ':{ben["token"]}' '{ado["url"]}/{ado["project"]}/_apis/wit/workItems/{work_item}/comments?api-version=7.1-preview.4'
+  # create another issue as {ana["name"]}
+  curl -u '{ana["email"]}:{ana["token"]}' -H 'Content-Type: application/json' \\
+       -X POST {jira["url"]}/rest/api/3/issue \\
+       -d '{{"fields":{{"project":{{"key":"{jira["project"]}"}},"issuetype":{{"name":"Task"}},"summary":"Coffee machine leaks"}}}}'
 
   {cli} --node public  sync status {issue}
   {cli} --node private sync status {work_item}
@@ -249,6 +311,10 @@ The stack keeps running. Carry on by hand:
 
 Ctrl-C stops both nodes.
 """
+
+
+def _connection_active(node: DemoNode, connection_id: str) -> bool:
+    return bool(node.admin.request("GET", f"/admin/v1/connections/{connection_id}")["connection"]["status"] == "active")
 
 
 def _name(item: TrackerItem) -> str:
@@ -269,8 +335,14 @@ def _text(client: TrackerClient, words: str) -> NativeText:
     """``words`` as rich text in the tracker's own format."""
     fmt = client.text_format
     if fmt == "adf":
-        return NativeText(format="adf", content={"type": "doc", "version": 1, "content": [
-            {"type": "paragraph", "content": [{"type": "text", "text": words}]}]})
+        return NativeText(
+            format="adf",
+            content={
+                "type": "doc",
+                "version": 1,
+                "content": [{"type": "paragraph", "content": [{"type": "text", "text": words}]}],
+            },
+        )
     if fmt == "wiki":
         return NativeText(format="wiki", content=words)
     return NativeText(format="html", content=f"<div>{words}</div>")

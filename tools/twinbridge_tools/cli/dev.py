@@ -31,7 +31,9 @@ def node_url(name: str, explicit_dir: str | None = None) -> str:
     try:
         nodes = json.loads(path.read_text())["nodes"]
     except (OSError, ValueError, KeyError) as exc:
-        raise CliError(f"no local nodes recorded in {path}: start them with 'twinbridge dev' first, or pass --url") from exc
+        raise CliError(
+            f"no local nodes recorded in {path}: start them with 'twinbridge dev' first, or pass --url"
+        ) from exc
     if name not in nodes:
         raise CliError(f"no local node named '{name}' in {path}; known: {', '.join(sorted(nodes))}")
     return nodes[name]["url"]
@@ -75,8 +77,10 @@ def dev_ports_hint(public_port: int, private_port: int) -> str:
         if all(0 < port <= 65535 and port_problem(port) is None for port in candidate):
             public, private = candidate
             break
-    return (f'make run ARGS="--public-port {public} --private-port {private}" '
-            f"(or twinbridge dev --public-port {public} --private-port {private})")
+    return (
+        f'make run ARGS="--public-port {public} --private-port {private}" '
+        f"(or twinbridge dev --public-port {public} --private-port {private})"
+    )
 
 
 def run_single_node(args) -> int:
@@ -89,9 +93,15 @@ def run_single_node(args) -> int:
     check_ports(wanted, lambda: "choose another with --port" + (" / --aws-port" if args.aws_port else ""))
     node = LocalNode(
         NodeOptions(
-            name=args.name, public=args.public, port=args.port, tracker_type=args.tracker_type,
-            tracker_base_url=args.tracker_base_url or "", technical_user=args.technical_user,
-            log_level=args.log_level, long_poll_seconds=args.long_poll_seconds, aws_port=args.aws_port,
+            name=args.name,
+            public=args.public,
+            port=args.port,
+            tracker_type=args.tracker_type,
+            tracker_base_url=args.tracker_base_url or "",
+            technical_user=args.technical_user,
+            log_level=args.log_level,
+            long_poll_seconds=args.long_poll_seconds,
+            aws_port=args.aws_port,
             simulated_project=args.simulate_tracker,
             technical_user_guard=not getattr(args, "no_technical_user_guard", False),
         )
@@ -108,8 +118,11 @@ def run_single_node(args) -> int:
     if args.info_file:
         _write_info(Path(args.info_file), node)
     signal.signal(signal.SIGTERM, lambda *_: node._stop.set())
-    print(f"twinbridge node {args.name} ready on {node.url} ({'public' if args.public else 'private'}); "
-          f"embedded AWS at {node.resources.endpoint}", flush=True)
+    print(
+        f"twinbridge node {args.name} ready on {node.url} ({'public' if args.public else 'private'}); "
+        f"embedded AWS at {node.resources.endpoint if node.resources else '-'}",
+        flush=True,
+    )
     try:
         node.wait()
     except KeyboardInterrupt:
@@ -125,10 +138,14 @@ def _write_info(path: Path, node) -> None:
     if node.tracker is not None:
         tracker = node.tracker
         info["tracker"] = {
-            "type": tracker.kind, "url": tracker.base_url, "project": tracker.project,
+            "type": tracker.kind,
+            "url": tracker.base_url,
+            "project": tracker.project,
             "technical_user": tracker.technical_user,
-            "people": [{"name": p.name, "email": p.email, "account_id": p.account_id, "token": p.secret}
-                       for p in tracker.people[1:]],  # the technical user's secret stays in the node's secret
+            "people": [
+                {"name": p.name, "email": p.email, "account_id": p.account_id, "token": p.secret}
+                for p in tracker.people[1:]
+            ],  # the technical user's secret stays in the node's secret
         }
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")  # the parent waits for the file: it appears complete or not at all
@@ -139,15 +156,38 @@ def _write_info(path: Path, node) -> None:
     os.replace(partial, path)
 
 
-def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: Path, log_level: str = "INFO",
-               long_poll_seconds: float = 20.0, aws_port: int | None = None, simulate_project: str | None = None,
-               info_file: Path | None = None, technical_user_guard: bool = True,
-               new_session: bool = False) -> subprocess.Popen:
+def spawn_node(
+    name: str,
+    public: bool,
+    port: int,
+    tracker_type: str,
+    log_path: Path,
+    log_level: str = "INFO",
+    long_poll_seconds: float = 20.0,
+    aws_port: int | None = None,
+    simulate_project: str | None = None,
+    info_file: Path | None = None,
+    technical_user_guard: bool = True,
+    new_session: bool = False,
+) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
     command = [
-        sys.executable, "-m", "twinbridge_tools.cli.main", "dev", "node", "--name", name, "--port", str(port),
-        "--tracker-type", tracker_type, "--log-level", log_level, "--long-poll-seconds", str(long_poll_seconds),
+        sys.executable,
+        "-m",
+        "twinbridge_tools.cli.main",
+        "dev",
+        "node",
+        "--name",
+        name,
+        "--port",
+        str(port),
+        "--tracker-type",
+        tracker_type,
+        "--log-level",
+        log_level,
+        "--long-poll-seconds",
+        str(long_poll_seconds),
     ]
     if public:
         command.append("--public")
@@ -159,8 +199,9 @@ def spawn_node(name: str, public: bool, port: int, tracker_type: str, log_path: 
         command += ["--info-file", str(info_file)]
     if not technical_user_guard:
         command.append("--no-technical-user-guard")
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=new_session)
+    return subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=new_session
+    )
 
 
 def wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
@@ -186,8 +227,10 @@ def wait_started(name: str, process: subprocess.Popen, info_file: Path, log_path
         if info_file.exists():
             return json.loads(info_file.read_text())
         if process.poll() is not None:
-            raise CliError(f"the {name} node exited during start-up (exit code {process.returncode})"
-                           f"{_last_words(log_path)}\n  its log: {log_path}")
+            raise CliError(
+                f"the {name} node exited during start-up (exit code {process.returncode})"
+                f"{_last_words(log_path)}\n  its log: {log_path}"
+            )
         if time.monotonic() > deadline:
             raise CliError(f"the {name} node did not start within {timeout:.0f} s; its log: {log_path}")
         time.sleep(0.1)
@@ -216,12 +259,15 @@ def run_dev(args) -> int:
         "private": {"public": False, "port": args.private_port, "tracker": "azure-devops", "project": "BETA"},
     }
     if args.public_port == args.private_port:
-        raise CliError(f"--public-port and --private-port are both {args.public_port}: each node needs a port of its "
-                       f"own, e.g. {dev_ports_hint(args.public_port, args.private_port)}")
+        raise CliError(
+            f"--public-port and --private-port are both {args.public_port}: each node needs a port of its "
+            f"own, e.g. {dev_ports_hint(args.public_port, args.private_port)}"
+        )
 
     def hint() -> str:
-        return ("is another 'twinbridge dev' running? Stop it, or choose other ports: "
-                + dev_ports_hint(args.public_port, args.private_port))
+        return "is another 'twinbridge dev' running? Stop it, or choose other ports: " + dev_ports_hint(
+            args.public_port, args.private_port
+        )
 
     check_ports({f"the {name} node": spec["port"] for name, spec in nodes.items()}, hint)
     processes: dict[str, subprocess.Popen] = {}
@@ -230,13 +276,21 @@ def run_dev(args) -> int:
         for name, spec in nodes.items():
             info = directory / "nodes" / f"{name}.json"
             info.unlink(missing_ok=True)
-            processes[name] = spawn_node(name, spec["public"], spec["port"], spec["tracker"], logs / f"{name}.log",
-                                         args.log_level, simulate_project=spec["project"] if simulate else None,
-                                         info_file=info)
+            processes[name] = spawn_node(
+                name,
+                spec["public"],
+                spec["port"],
+                spec["tracker"],
+                logs / f"{name}.log",
+                args.log_level,
+                simulate_project=spec["project"] if simulate else None,
+                info_file=info,
+            )
         for name, spec in nodes.items():
             try:
-                spec["info"] = wait_started(name, processes[name], directory / "nodes" / f"{name}.json",
-                                            logs / f"{name}.log")
+                spec["info"] = wait_started(
+                    name, processes[name], directory / "nodes" / f"{name}.json", logs / f"{name}.log"
+                )
             except CliError as exc:
                 problem = port_problem(spec["port"]) if processes[name].poll() is not None else None
                 if problem:  # the node is gone, so whoever holds its port took it after the check
@@ -244,14 +298,24 @@ def run_dev(args) -> int:
                 raise
             wait_ready(spec["info"]["url"], processes[name], logs / f"{name}.log", timeout=30)
         directory.mkdir(parents=True, exist_ok=True)
-        state_file(args.state_dir).write_text(json.dumps({
-            "nodes": {
-                name: {"url": f"http://127.0.0.1:{spec['port']}", "public": spec["public"], "tracker": spec["tracker"],
-                       "tracker_url": spec["info"].get("tracker", {}).get("url"),
-                       "log": str(logs / f"{name}.log"), "pid": processes[name].pid}
-                for name, spec in nodes.items()
-            }
-        }, indent=2))
+        state_file(args.state_dir).write_text(
+            json.dumps(
+                {
+                    "nodes": {
+                        name: {
+                            "url": f"http://127.0.0.1:{spec['port']}",
+                            "public": spec["public"],
+                            "tracker": spec["tracker"],
+                            "tracker_url": spec["info"].get("tracker", {}).get("url"),
+                            "log": str(logs / f"{name}.log"),
+                            "pid": processes[name].pid,
+                        }
+                        for name, spec in nodes.items()
+                    }
+                },
+                indent=2,
+            )
+        )
         if demo:
             print(_header(nodes, logs), flush=True)
             completed = _run_demo(nodes, logs, scripted, args.state_dir)
@@ -307,8 +371,8 @@ def _header(nodes: dict, logs: Path) -> str:
     return f"""
 twinbridge local runtime is up (embedded AWS: moto server mode; no AWS account, no Docker)
 
-  public  node  http://127.0.0.1:{pub['port']}   jira-cloud    peer routes open
-  private node  http://127.0.0.1:{priv['port']}   azure-devops  no peer routes: it only calls out (long-polls the public node)
+  public  node  http://127.0.0.1:{pub["port"]}   jira-cloud    peer routes open
+  private node  http://127.0.0.1:{priv["port"]}   azure-devops  no peer routes: it only calls out (long-polls the public node)
   logs: {logs}/
 """
 
@@ -319,8 +383,10 @@ def _trackers(nodes: dict) -> str:
         tracker = spec.get("info", {}).get("tracker")
         if not tracker:
             continue
-        lines.append(f"  {name} node's simulated {tracker['type']}: {tracker['url']}  project {tracker['project']}"
-                     f"  (technical user {tracker['technical_user']}; webhooks to the node)")
+        lines.append(
+            f"  {name} node's simulated {tracker['type']}: {tracker['url']}  project {tracker['project']}"
+            f"  (technical user {tracker['technical_user']}; webhooks to the node)"
+        )
         for person in tracker["people"]:
             lines.append(f"      sign in as {person['email']}, token {person['token']}")
     return "\n" + "\n".join(lines) + "\n" if lines else ""

@@ -69,10 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--private-port", type=_port, default=8720, help="port of the private node (default: 8720)")
     dev.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     dev.add_argument("--no-trackers", action="store_true", help="do not start the simulated trackers (and no demo)")
-    dev.add_argument("--no-demo", action="store_true",
-                     help="only start the nodes; connect them by hand (default: a demo connects them and syncs an issue)")
-    dev.add_argument("--scripted", action="store_true",
-                     help="run the demo, then stop the nodes: exit 0 when every step completed, 1 naming the step that did not")
+    dev.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="only start the nodes; connect them by hand (default: a demo connects them and syncs an issue)",
+    )
+    dev.add_argument(
+        "--scripted",
+        action="store_true",
+        help="run the demo, then stop the nodes: exit 0 when every step completed, 1 naming the step that did not",
+    )
     dev_sub = dev.add_subparsers(dest="dev_command")
     single = command(dev_sub, "node", help="run one node in the foreground")
     single.add_argument("--name", required=True)
@@ -84,11 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     single.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     single.add_argument("--long-poll-seconds", type=float, default=20.0)
     single.add_argument("--aws-port", type=_port, help="port of the embedded AWS (default: any free port)")
-    single.add_argument("--simulate-tracker", metavar="PROJECT",
-                        help="start a simulated tracker of --tracker-type with this project (ignores --tracker-base-url)")
+    single.add_argument(
+        "--simulate-tracker",
+        metavar="PROJECT",
+        help="start a simulated tracker of --tracker-type with this project (ignores --tracker-base-url)",
+    )
     single.add_argument("--info-file", help="write the node's URLs (and simulated tracker's users) to this JSON file")
-    single.add_argument("--no-technical-user-guard", action="store_true",
-                        help="tests only: sync the technical user's own changes back (the loop test)")
+    single.add_argument(
+        "--no-technical-user-guard",
+        action="store_true",
+        help="tests only: sync the technical user's own changes back (the loop test)",
+    )
 
     node = command(commands, "node", help="this node")
     command(node.add_subparsers(dest="node_command", required=True), "info", help="name, reachability, tracker")
@@ -172,24 +184,39 @@ def _connection_command(args, client: AdminClient) -> int:
     cmd = args.connection_command
     if cmd == "initiate":
         body = {
-            "name": args.name, "local_short_name": args.local_short_name, "remote_short_name": args.remote_short_name,
-            "description": args.description, "mode": args.mode, "project": args.project,
-            "partner_url": None if args.no_partner_url else args.partner_url, "expires_in_hours": args.expires_in_hours,
+            "name": args.name,
+            "local_short_name": args.local_short_name,
+            "remote_short_name": args.remote_short_name,
+            "description": args.description,
+            "mode": args.mode,
+            "project": args.project,
+            "partner_url": None if args.no_partner_url else args.partner_url,
+            "expires_in_hours": args.expires_in_hours,
         }
         result = client.request("POST", f"{CONNECTIONS}/invitations", body)
         conn = result["connection"]
-        _emit(args, result, (
-            f"Connection {conn['id']} created ({conn['status']}).\n"
-            f"Invitation code (single use, expires {conn['invitation_expires_at']}):\n\n{result['invitation_code']}\n\n"
-            f"Give it to the partner's admin; on their node:\n  twinbridge connection accept <CODE> --project <PROJECT>"
-        ))
+        _emit(
+            args,
+            result,
+            (
+                f"Connection {conn['id']} created ({conn['status']}).\n"
+                f"Invitation code (single use, expires {conn['invitation_expires_at']}):\n\n{result['invitation_code']}\n\n"
+                f"Give it to the partner's admin; on their node:\n  twinbridge connection accept <CODE> --project <PROJECT>"
+            ),
+        )
         return 0
     if cmd == "accept":
         code = sys.stdin.read() if args.code == "-" else args.code
-        result = client.request("POST", f"{CONNECTIONS}/accept", {"code": code.strip(), "project": args.project, "name": args.name})
+        result = client.request(
+            "POST", f"{CONNECTIONS}/accept", {"code": code.strip(), "project": args.project, "name": args.name}
+        )
         conn = result["connection"]
         follow = "" if conn["status"] == "active" else "\nIt becomes active when the private initiator polls this node."
-        _emit(args, result, f"Connection {conn['id']} accepted: {conn['status']}.{follow}\n\n{render.connection_detail(conn)}")
+        _emit(
+            args,
+            result,
+            f"Connection {conn['id']} accepted: {conn['status']}.{follow}\n\n{render.connection_detail(conn)}",
+        )
         return 0
     if cmd == "add-manual":
         from twinbridge.peers.keys import new_manual_key
@@ -197,18 +224,28 @@ def _connection_command(args, client: AdminClient) -> int:
         generated = args.local_key is None
         local_key = new_manual_key() if generated else args.local_key
         body = {
-            "name": args.name, "local_short_name": args.local_short_name, "remote_short_name": args.remote_short_name,
-            "description": args.description, "mode": args.mode, "project": args.project, "local_key": local_key,
-            "remote_key": args.remote_key, "remote_url": args.remote_url, "passive": args.passive,
-            "technical_user": args.technical_user, "alt_base_url": args.alt_base_url,
+            "name": args.name,
+            "local_short_name": args.local_short_name,
+            "remote_short_name": args.remote_short_name,
+            "description": args.description,
+            "mode": args.mode,
+            "project": args.project,
+            "local_key": local_key,
+            "remote_key": args.remote_key,
+            "remote_url": args.remote_url,
+            "passive": args.passive,
+            "technical_user": args.technical_user,
+            "alt_base_url": args.alt_base_url,
         }
         result = client.request("POST", f"{CONNECTIONS}/manual", body)
         if generated:
             result["generated_local_key"] = local_key
         text = f"Connection {result['connection']['id']} created (active).\n"
         if generated:
-            text += ("\nLocal authentication key (generated here, shown once; the partner enters it as their remote key):\n"
-                     f"  {local_key}\n")
+            text += (
+                "\nLocal authentication key (generated here, shown once; the partner enters it as their remote key):\n"
+                f"  {local_key}\n"
+            )
         _emit(args, result, text + "\n" + render.connection_detail(result["connection"]))
         return 0
     if cmd == "list":
@@ -230,7 +267,8 @@ def _connection_command(args, client: AdminClient) -> int:
             "activate": f"Connection {conn['id']} is {conn['status']}.",
             "deactivate": f"Connection {conn['id']} is {conn['status']}.",
             "rotate-keys": (
-                f"Connection {conn['id']}: keys rotated." if not conn["rotation_pending"]
+                f"Connection {conn['id']}: keys rotated."
+                if not conn["rotation_pending"]
                 else f"Connection {conn['id']}: rotation offered; it completes when the private partner polls."
             ),
         }[cmd]
@@ -269,8 +307,9 @@ def _sync_command(args, client: AdminClient) -> int:
     if cmd == "retry":
         if bool(args.twin_ids) == args.all:
             raise CliError("give the twin ids to retry, or --all (not both); 'twinbridge sync errors' lists them")
-        result = client.request("POST", f"{SYNC}/retry",
-                                {"twin_ids": args.twin_ids, "all": args.all, "connection_id": args.connection})
+        result = client.request(
+            "POST", f"{SYNC}/retry", {"twin_ids": args.twin_ids, "all": args.all, "connection_id": args.connection}
+        )
         _emit(args, result, render.retry_report(result))
         return 1 if any(q["status"] == "failed" for q in result["queued"]) else 0
     raise CliError(f"unknown command {cmd}")

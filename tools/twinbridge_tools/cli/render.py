@@ -32,14 +32,29 @@ def connection_rows(connections: list[dict[str, Any]]) -> str:
 
 
 _DETAIL_FIELDS = [
-    ("id", "id"), ("name", "name"), ("status", "status"), ("origin", "set up by"), ("mode", "mode"),
-    ("local_short_name", "local short name"), ("remote_short_name", "remote short name"),
-    ("description", "description"), ("project", "incoming project"), ("remote_node", "remote node"),
-    ("remote_url", "remote URL"), ("delivery", "delivery"), ("passive", "passive"),
-    ("technical_user", "technical user"), ("alt_base_url", "alternative base URL"),
-    ("invitation_expires_at", "invitation expires"), ("created_at", "created"), ("activated_at", "activated"),
-    ("last_contact_at", "last heard from partner"), ("keys_rotated_at", "keys rotated"),
-    ("rotation_pending", "rotation pending"), ("out_seq", "messages sent"), ("queued_for_partner", "queued for partner"),
+    ("id", "id"),
+    ("name", "name"),
+    ("status", "status"),
+    ("origin", "set up by"),
+    ("mode", "mode"),
+    ("local_short_name", "local short name"),
+    ("remote_short_name", "remote short name"),
+    ("description", "description"),
+    ("project", "incoming project"),
+    ("remote_node", "remote node"),
+    ("remote_url", "remote URL"),
+    ("delivery", "delivery"),
+    ("passive", "passive"),
+    ("technical_user", "technical user"),
+    ("alt_base_url", "alternative base URL"),
+    ("invitation_expires_at", "invitation expires"),
+    ("created_at", "created"),
+    ("activated_at", "activated"),
+    ("last_contact_at", "last heard from partner"),
+    ("keys_rotated_at", "keys rotated"),
+    ("rotation_pending", "rotation pending"),
+    ("out_seq", "messages sent"),
+    ("queued_for_partner", "queued for partner"),
     ("in_seq", "messages received"),
 ]
 
@@ -94,8 +109,15 @@ def sync_summary(connections: list[dict[str, Any]]) -> str:
     rows = [{**c, "queued": _count(c["queued_for_partner"], c["queued_for_partner_more"])} for c in connections]
     return table(
         rows,
-        [("connection_id", "CONNECTION"), ("name", "NAME"), ("status", "STATUS"), ("twins", "TWINS"),
-         ("with_errors", "ERRORS"), ("pending", "PENDING"), ("queued", "QUEUED FOR PARTNER")],
+        [
+            ("connection_id", "CONNECTION"),
+            ("name", "NAME"),
+            ("status", "STATUS"),
+            ("twins", "TWINS"),
+            ("with_errors", "ERRORS"),
+            ("pending", "PENDING"),
+            ("queued", "QUEUED FOR PARTNER"),
+        ],
     )
 
 
@@ -122,8 +144,14 @@ def twin_detail(twin: dict[str, Any]) -> str:
         ("create started", twin.get("create_claimed_at")),
         ("unlinked", twin.get("unlinked")),
         ("queued for partner", _count(twin["queued_for_partner"], twin["queued_for_partner_more"])),
-        ("last error", (f"{error['direction']}, {error['attempts']} attempt(s), at {error['at']}: {error['reason']}"
-                        if error else None)),
+        (
+            "last error",
+            (
+                f"{error['direction']}, {error['attempts']} attempt(s), at {error['at']}: {error['reason']}"
+                if error
+                else None
+            ),
+        ),
     ]
     return "\n".join(f"{label + ':':<26}{value}" for label, value in fields if value is not None)
 
@@ -144,17 +172,28 @@ def sync_errors(errors: list[dict[str, Any]]) -> str:
     ]
     return table(
         rows,
-        [("connection_id", "CONNECTION"), ("twin_id", "TWIN"), ("local_key", "LOCAL"), ("remote_key", "REMOTE"),
-         ("direction", "DIRECTION"), ("attempts", "ATTEMPTS"), ("at", "AT"), ("reason", "REASON")],
+        [
+            ("connection_id", "CONNECTION"),
+            ("twin_id", "TWIN"),
+            ("local_key", "LOCAL"),
+            ("remote_key", "REMOTE"),
+            ("direction", "DIRECTION"),
+            ("attempts", "ATTEMPTS"),
+            ("at", "AT"),
+            ("reason", "REASON"),
+        ],
     )
 
 
 def retry_report(result: dict[str, Any]) -> str:
-    verbs = {"queued": "queued", "done": "done", "failed": "FAILED"}
+    verbs = {"queued": "queued", "failed": "FAILED"}
     lines = []
     for q in result["queued"]:
-        what = (f"apply of replica #{q['seq']}" if q["action"] == "apply"
-                else f"change of {q['item_key']} (delivery {q['delivery_id']})")
+        what = (
+            f"apply of replica #{q['seq']}"
+            if q["action"] == "apply"
+            else f"change of {q['item_key']} (delivery {q['delivery_id']})"
+        )
         detail = f": {q['detail']}" if q.get("detail") else ""
         lines.append(f"  [{verbs[q['status']]:<6}] {q['twin_id']} ({q['connection_id']}): {what}{detail}")
     lines += [f"  [skipped] {s['twin_id']} ({s['connection_id']}): {s['reason']}" for s in result["skipped"]]

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from twinbridge_tools.local.template import resource
 
 REGION = "eu-west-1"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
 
 
 def free_port() -> int:
@@ -54,9 +59,7 @@ class EmbeddedAws:
         """Create what template.yaml declares, with the template's own key schema and queue settings."""
         import boto3
 
-        session = boto3.Session(
-            aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
-        )
+        session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
         kwargs = {"endpoint_url": self.endpoint}
         table_spec = resource("NodeTable")["Properties"]
         table_name = f"{node_name}-NodeTable"
@@ -70,7 +73,10 @@ class EmbeddedAws:
         )
         dynamodb.update_time_to_live(
             TableName=table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": table_spec["TimeToLiveSpecification"]["AttributeName"]},
+            TimeToLiveSpecification={
+                "Enabled": True,
+                "AttributeName": table_spec["TimeToLiveSpecification"]["AttributeName"],
+            },
         )
         sqs = session.client("sqs", **kwargs)
         dlq_spec = resource("SyncDeadLetterQueue")["Properties"]

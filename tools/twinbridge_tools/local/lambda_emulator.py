@@ -40,6 +40,8 @@ def _container_main(module_path: str, handler_name: str, function_name: str, tim
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("app", module_path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load a handler module from {module_path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     handler = getattr(module, handler_name)

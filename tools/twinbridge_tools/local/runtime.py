@@ -53,7 +53,9 @@ class LocalNode:
     def start(self) -> None:
         tracker_secret: dict[str, str] = {}
         if self.options.simulated_project:
-            self.tracker = start_tracker(self.options.tracker_type, self.options.name, self.url, self.options.simulated_project)
+            self.tracker = start_tracker(
+                self.options.tracker_type, self.options.name, self.url, self.options.simulated_project
+            )
             self.options.tracker_base_url = self.tracker.base_url
             self.options.technical_user = self.tracker.technical_user
             tracker_secret = self.tracker.credentials
@@ -130,15 +132,23 @@ class LocalNode:
         return env
 
     # --- API Gateway ---------------------------------------------------------------------------
-    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def dispatch(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(target)
         for route, emulator in self.routes:
             params = route.match(method, parts.path)
             if params is None:
                 continue
             event = http_api_event(
-                method, parts.path, parts.query, headers, body,
-                route_key=route.route_key, path_parameters=params, domain=headers.get("host", "127.0.0.1"),
+                method,
+                parts.path,
+                parts.query,
+                headers,
+                body,
+                route_key=route.route_key,
+                path_parameters=params,
+                domain=headers.get("host", "127.0.0.1"),
                 iam_caller="arn:aws:iam::000000000000:user/local-admin" if route.iam_auth else None,
             )
             return _http_response(emulator.invoke(event))
@@ -149,13 +159,18 @@ class LocalNode:
         import boto3
 
         sqs = boto3.client("sqs")
+        if self.resources is None:
+            raise RuntimeError("the node's AWS resources are not provisioned yet")
         url = self.resources.sync_queue_url
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         while not self._stop.is_set():
             try:
                 received = sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                    MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"],
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=1,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
                 ).get("Messages", [])
                 if not received:
                     continue
@@ -164,23 +179,34 @@ class LocalNode:
                 for message in received:
                     if message["MessageId"] in failed:
                         sqs.change_message_visibility(
-                            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=LOCAL_RETRY_VISIBILITY_SECONDS
+                            QueueUrl=url,
+                            ReceiptHandle=message["ReceiptHandle"],
+                            VisibilityTimeout=LOCAL_RETRY_VISIBILITY_SECONDS,
                         )
                     else:
                         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             except Exception as exc:  # keep consuming; Lambda's event source mapping would retry too
-                print(json.dumps({"level": "ERROR", "message": "local SQS consumer error", "error": repr(exc)}), flush=True)
+                print(
+                    json.dumps({"level": "ERROR", "message": "local SQS consumer error", "error": repr(exc)}),
+                    flush=True,
+                )
                 self._stop.wait(1.0)
 
     # --- EventBridge schedule -------------------------------------------------------------------
     def _run_schedule(self, emulator: LambdaEmulator, every_seconds: float) -> None:
         """Fire on every tick, like EventBridge Scheduler: a run still going does not delay the next one
         (the poller's runs overlap by design, so long-polls never pause while one run winds down)."""
-        arn = f"arn:aws:scheduler:eu-west-1:000000000000:schedule/default/{self.options.name}-{emulator.spec.logical_id}"
+        arn = (
+            f"arn:aws:scheduler:eu-west-1:000000000000:schedule/default/{self.options.name}-{emulator.spec.logical_id}"
+        )
         while not self._stop.is_set():
             started = time.monotonic()
-            threading.Thread(target=self._scheduled_invoke, args=(emulator, arn), daemon=True,
-                             name=f"{self.options.name}-tick-{emulator.spec.logical_id}").start()
+            threading.Thread(
+                target=self._scheduled_invoke,
+                args=(emulator, arn),
+                daemon=True,
+                name=f"{self.options.name}-tick-{emulator.spec.logical_id}",
+            ).start()
             self._stop.wait(max(0.0, started + every_seconds - time.monotonic()))
 
     def _scheduled_invoke(self, emulator: LambdaEmulator, arn: str) -> None:
@@ -189,7 +215,9 @@ class LocalNode:
         except Exception as exc:
             if self._stop.is_set():
                 return  # the node is shutting down and took the container with it
-            print(json.dumps({"level": "ERROR", "message": "scheduled invocation failed", "error": repr(exc)}), flush=True)
+            print(
+                json.dumps({"level": "ERROR", "message": "scheduled invocation failed", "error": repr(exc)}), flush=True
+            )
 
 
 def _http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
@@ -199,8 +227,8 @@ def _http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
     if not isinstance(result, dict) or "statusCode" not in result:
         body = json.dumps(result).encode()
         return 200, {"content-type": "application/json"}, body
-    body = result.get("body") or ""
-    raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    text = result.get("body") or ""
+    raw = base64.b64decode(text) if result.get("isBase64Encoded") else text.encode()
     headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers[name.lower()] = ", ".join(str(v) for v in values)
@@ -220,9 +248,17 @@ def _handler_for(node: LocalNode):
             try:
                 status, out_headers, payload = node.dispatch(self.command, self.path, headers, body)
             except Exception as exc:  # the function failed (or the gateway itself): API Gateway answers 500 too
-                print(json.dumps({"level": "ERROR", "message": "invocation failed: answered 500",
-                                  "route": f"{self.command} {self.path.split('?')[0]}", "error": repr(exc)[-4000:]}),
-                      flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "level": "ERROR",
+                            "message": "invocation failed: answered 500",
+                            "route": f"{self.command} {self.path.split('?')[0]}",
+                            "error": repr(exc)[-4000:],
+                        }
+                    ),
+                    flush=True,
+                )
                 status, out_headers = 500, {"content-type": "application/json"}
                 payload = json.dumps({"message": "Internal Server Error", "detail": type(exc).__name__}).encode()
             self.send_response(status)
@@ -235,7 +271,7 @@ def _handler_for(node: LocalNode):
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

@@ -39,7 +39,7 @@ def load_template(path: str | None = None) -> dict[str, Any]:
     import yaml
 
     with open(path or TEMPLATE_PATH, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_loader())  # noqa: S506 - SafeLoader subclass
+        return yaml.load(handle, Loader=_loader())
 
 
 def resource(logical_id: str, path: str | None = None) -> dict[str, Any]:

@@ -40,35 +40,53 @@ def start_tracker(kind: str, node_name: str, node_url: str, projects: str) -> Lo
     project = keys[0]
     domain = f"{node_name}.local"
     hook_secret = secrets.token_urlsafe(24)
-    bot = Person("Twinbridge Bot", TECHNICAL_USER_EMAIL.format(domain=domain), secrets.token_urlsafe(18), "twinbridge-bot")
-    person = Person("Ana Pérez" if kind != "azure-devops" else "Ben Okafor", f"{'ana' if kind != 'azure-devops' else 'ben'}@{domain}",
-                    secrets.token_urlsafe(18), "ana" if kind != "azure-devops" else "ben")
+    bot = Person(
+        "Twinbridge Bot", TECHNICAL_USER_EMAIL.format(domain=domain), secrets.token_urlsafe(18), "twinbridge-bot"
+    )
+    person = Person(
+        "Ana Pérez" if kind != "azure-devops" else "Ben Okafor",
+        f"{'ana' if kind != 'azure-devops' else 'ben'}@{domain}",
+        secrets.token_urlsafe(18),
+        "ana" if kind != "azure-devops" else "ben",
+    )
     hook_url = f"{node_url}/hooks/{kind}"
     if kind == "azure-devops":
         from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
 
-        sim = AzureDevOpsSimulator(organization=node_name, project=project)
+        ado = AzureDevOpsSimulator(organization=node_name, project=project)
         for key in keys[1:]:
-            sim.add_project(key)
-        sim.start()
-        sim.add_user(bot.name, bot.email, pat=bot.secret)
-        sim.add_user(person.name, person.email, pat=person.secret)
-        sim.hooks.subscribe(hook_url, basic=("twinbridge", hook_secret))
+            ado.add_project(key)
+        ado.start()
+        ado.add_user(bot.name, bot.email, pat=bot.secret)
+        ado.add_user(person.name, person.email, pat=person.secret)
+        ado.hooks.subscribe(hook_url, basic=("twinbridge", hook_secret))
         credentials = {"pat": bot.secret, "webhook_secret": hook_secret, "webhook_username": "twinbridge"}
         technical_user = bot.email
+        sim: Any = ado
     else:
         from twinbridge_tools.simulators.jira import JiraSimulator
 
         cloud = kind == "jira-cloud"
-        sim = JiraSimulator("cloud" if cloud else "dc", webhook_url=hook_url if cloud else f"{hook_url}?token={hook_secret}",
-                            webhook_secret=hook_secret if cloud else None)
-        sim.start()
-        sim.add_user(bot.account_id, bot.name, bot.email, bot.secret)
-        sim.add_user(person.account_id, person.name, person.email, person.secret)
+        jira = JiraSimulator(
+            "cloud" if cloud else "dc",
+            webhook_url=hook_url if cloud else f"{hook_url}?token={hook_secret}",
+            webhook_secret=hook_secret if cloud else None,
+        )
+        jira.start()
+        jira.add_user(bot.account_id, bot.name, bot.email, bot.secret)
+        jira.add_user(person.account_id, person.name, person.email, person.secret)
         for key in keys:
-            sim.add_project(key)
-        credentials = ({"email": bot.email, "api_token": bot.secret} if cloud else {"pat": bot.secret})
+            jira.add_project(key)
+        credentials = {"email": bot.email, "api_token": bot.secret} if cloud else {"pat": bot.secret}
         credentials["webhook_secret"] = hook_secret
         technical_user = bot.account_id
-    return LocalTracker(kind=kind, simulator=sim, base_url=sim.url, project=project, technical_user=technical_user,
-                        credentials=credentials, people=[bot, person])
+        sim = jira
+    return LocalTracker(
+        kind=kind,
+        simulator=sim,
+        base_url=sim.url,
+        project=project,
+        technical_user=technical_user,
+        credentials=credentials,
+        people=[bot, person],
+    )

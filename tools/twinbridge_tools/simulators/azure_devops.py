@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import json
 import queue
 import re
@@ -27,23 +28,70 @@ FAR_FUTURE = "9999-01-01T00:00:00Z"
 
 # Agile process: type -> (reference name, color, icon, [(state, category, color)])
 PROCESS: dict[str, tuple[str, str, str, list[tuple[str, str, str]]]] = {
-    "Bug": ("Microsoft.VSTS.WorkItemTypes.Bug", "CC293D", "icon_insect",
-            [("New", "Proposed", "b2b2b2"), ("Active", "InProgress", "007acc"), ("Resolved", "Resolved", "ff9d00"),
-             ("Closed", "Completed", "339933")]),
-    "Epic": ("Microsoft.VSTS.WorkItemTypes.Epic", "FF7B00", "icon_crown",
-             [("New", "Proposed", "b2b2b2"), ("Active", "InProgress", "007acc"), ("Resolved", "Resolved", "ff9d00"),
-              ("Closed", "Completed", "339933"), ("Removed", "Removed", "ffffff")]),
-    "Feature": ("Microsoft.VSTS.WorkItemTypes.Feature", "773B93", "icon_trophy",
-                [("New", "Proposed", "b2b2b2"), ("Active", "InProgress", "007acc"), ("Resolved", "Resolved", "ff9d00"),
-                 ("Closed", "Completed", "339933"), ("Removed", "Removed", "ffffff")]),
-    "Task": ("Microsoft.VSTS.WorkItemTypes.Task", "F2CB1D", "icon_clipboard",
-             [("New", "Proposed", "b2b2b2"), ("Active", "InProgress", "007acc"), ("Closed", "Completed", "339933"),
-              ("Removed", "Removed", "ffffff")]),
-    "Test Case": ("Microsoft.VSTS.WorkItemTypes.TestCase", "004B50", "icon_test_case",
-                  [("Design", "Proposed", "b2b2b2"), ("Ready", "InProgress", "007acc"), ("Closed", "Completed", "339933")]),
-    "User Story": ("Microsoft.VSTS.WorkItemTypes.UserStory", "009CCC", "icon_book",
-                   [("New", "Proposed", "b2b2b2"), ("Active", "InProgress", "007acc"), ("Resolved", "Resolved", "ff9d00"),
-                    ("Closed", "Completed", "339933"), ("Removed", "Removed", "ffffff")]),
+    "Bug": (
+        "Microsoft.VSTS.WorkItemTypes.Bug",
+        "CC293D",
+        "icon_insect",
+        [
+            ("New", "Proposed", "b2b2b2"),
+            ("Active", "InProgress", "007acc"),
+            ("Resolved", "Resolved", "ff9d00"),
+            ("Closed", "Completed", "339933"),
+        ],
+    ),
+    "Epic": (
+        "Microsoft.VSTS.WorkItemTypes.Epic",
+        "FF7B00",
+        "icon_crown",
+        [
+            ("New", "Proposed", "b2b2b2"),
+            ("Active", "InProgress", "007acc"),
+            ("Resolved", "Resolved", "ff9d00"),
+            ("Closed", "Completed", "339933"),
+            ("Removed", "Removed", "ffffff"),
+        ],
+    ),
+    "Feature": (
+        "Microsoft.VSTS.WorkItemTypes.Feature",
+        "773B93",
+        "icon_trophy",
+        [
+            ("New", "Proposed", "b2b2b2"),
+            ("Active", "InProgress", "007acc"),
+            ("Resolved", "Resolved", "ff9d00"),
+            ("Closed", "Completed", "339933"),
+            ("Removed", "Removed", "ffffff"),
+        ],
+    ),
+    "Task": (
+        "Microsoft.VSTS.WorkItemTypes.Task",
+        "F2CB1D",
+        "icon_clipboard",
+        [
+            ("New", "Proposed", "b2b2b2"),
+            ("Active", "InProgress", "007acc"),
+            ("Closed", "Completed", "339933"),
+            ("Removed", "Removed", "ffffff"),
+        ],
+    ),
+    "Test Case": (
+        "Microsoft.VSTS.WorkItemTypes.TestCase",
+        "004B50",
+        "icon_test_case",
+        [("Design", "Proposed", "b2b2b2"), ("Ready", "InProgress", "007acc"), ("Closed", "Completed", "339933")],
+    ),
+    "User Story": (
+        "Microsoft.VSTS.WorkItemTypes.UserStory",
+        "009CCC",
+        "icon_book",
+        [
+            ("New", "Proposed", "b2b2b2"),
+            ("Active", "InProgress", "007acc"),
+            ("Resolved", "Resolved", "ff9d00"),
+            ("Closed", "Completed", "339933"),
+            ("Removed", "Removed", "ffffff"),
+        ],
+    ),
 }
 CATEGORIES = [  # (name, reference name, default type, member types)
     ("Bug Category", "Microsoft.BugCategory", "Bug", ["Bug"]),
@@ -53,30 +101,59 @@ CATEGORIES = [  # (name, reference name, default type, member types)
     ("Task Category", "Microsoft.TaskCategory", "Task", ["Task"]),
     ("Test Case Category", "Microsoft.TestCaseCategory", "Test Case", ["Test Case"]),
 ]
-READ_ONLY_FIELDS = frozenset({"System.Id", "System.Rev", "System.CreatedDate", "System.CreatedBy", "System.ChangedDate",
-                              "System.ChangedBy", "System.TeamProject", "System.CommentCount", "System.AuthorizedDate",
-                              "System.RevisedDate", "System.Watermark"})
+READ_ONLY_FIELDS = frozenset(
+    {
+        "System.Id",
+        "System.Rev",
+        "System.CreatedDate",
+        "System.CreatedBy",
+        "System.ChangedDate",
+        "System.ChangedBy",
+        "System.TeamProject",
+        "System.CommentCount",
+        "System.AuthorizedDate",
+        "System.RevisedDate",
+        "System.Watermark",
+    }
+)
 WIT_ERRORS = "Microsoft.TeamFoundation.WorkItemTracking.Server"
 
 
 class AdoError(Exception):
     """An error the simulator answers with, in Azure DevOps' wire shape."""
 
-    def __init__(self, status: int, message: str, type_key: str, type_name: str | None = None,
-                 event_id: int = 3200, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type_key: str,
+        type_name: str | None = None,
+        event_id: int = 3200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.type_key, self.event_id = status, message, type_key, event_id
         self.type_name = type_name or f"{WIT_ERRORS}.{type_key}, {WIT_ERRORS}"
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        return {"$id": "1", "innerException": None, "message": self.message, "typeName": self.type_name,
-                "typeKey": self.type_key, "errorCode": 0, "eventId": self.event_id}
+        return {
+            "$id": "1",
+            "innerException": None,
+            "message": self.message,
+            "typeName": self.type_name,
+            "typeKey": self.type_key,
+            "errorCode": 0,
+            "eventId": self.event_id,
+        }
 
 
 def _not_found(item_id: Any) -> AdoError:
-    return AdoError(404, f"TF401232: Work item {item_id} does not exist, or you do not have permissions to read it.",
-                    "WorkItemUnauthorizedAccessException")
+    return AdoError(
+        404,
+        f"TF401232: Work item {item_id} does not exist, or you do not have permissions to read it.",
+        "WorkItemUnauthorizedAccessException",
+    )
 
 
 def _rule_error(field_name: str, detail: str) -> AdoError:
@@ -179,8 +256,12 @@ class _Request:
         try:
             return json.loads(self.body or b"null")
         except ValueError as exc:
-            raise AdoError(400, "VS402479: The request body could not be parsed as JSON.", "VssRequestContentException",
-                           "Microsoft.VisualStudio.Services.Common.VssRequestContentException") from exc
+            raise AdoError(
+                400,
+                "VS402479: The request body could not be parsed as JSON.",
+                "VssRequestContentException",
+                "Microsoft.VisualStudio.Services.Common.VssRequestContentException",
+            ) from exc
 
 
 @dataclass
@@ -199,8 +280,14 @@ class AzureDevOpsSimulator:
     matching service-hook event. Tests reach into state only through the public helpers below.
     """
 
-    def __init__(self, *, organization: str = "fabrikam", project: str = "Fabrikam", base_path: str | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        organization: str = "fabrikam",
+        project: str = "Fabrikam",
+        base_path: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.organization = organization
         self.base_path = (base_path or f"/{organization}").rstrip("/")
         self.projects: dict[str, str] = {}
@@ -232,8 +319,9 @@ class AzureDevOpsSimulator:
         handler = type("Handler", (_Handler,), {"sim": self})
         self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="ado-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="ado-simulator", daemon=True
+        )
         self._thread.start()
         self.hooks.start()
         return self
@@ -273,8 +361,16 @@ class AzureDevOpsSimulator:
         self.users.append(user)
         return user
 
-    def seed_items(self, count: int, *, changed: datetime, type_name: str = "Task", project: str | None = None,
-                   author: SimUser | None = None, step: timedelta = timedelta(0)) -> list[int]:
+    def seed_items(
+        self,
+        count: int,
+        *,
+        changed: datetime,
+        type_name: str = "Task",
+        project: str | None = None,
+        author: SimUser | None = None,
+        step: timedelta = timedelta(0),
+    ) -> list[int]:
         """Create items directly (no events), ``ChangedDate`` = changed + i*step; returns their ids."""
         author = author or self.users[0]
         ids = []
@@ -296,13 +392,21 @@ class AzureDevOpsSimulator:
 
     # ------------------------------------------------------------------------------------------- faults
 
-    def throttle(self, count: int = 1, *, retry_after: float = 3, method: str | None = None,
-                 path: str | None = None) -> None:
+    def throttle(
+        self, count: int = 1, *, retry_after: float = 3, method: str | None = None, path: str | None = None
+    ) -> None:
         """429 with Retry-After, X-RateLimit-* and a TF400733 message, like ADO's global rate limiter."""
         self.faults.append(Fault(429, count, method, path, retry_after))
 
-    def fail(self, status: int = 500, count: int = 1, *, method: str | None = None, path: str | None = None,
-             retry_after: float | None = None) -> None:
+    def fail(
+        self,
+        status: int = 500,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         """A burst of ``count`` 5xx answers (503 may carry Retry-After)."""
         self.faults.append(Fault(status, count, method, path, retry_after))
 
@@ -348,33 +452,53 @@ class AzureDevOpsSimulator:
                     return user
         elif not header and request.headers.get("x-tfs-fedauthredirect", "").lower() != "suppress":
             raise _SignInPage()
-        raise AdoError(401, "TF400813: The user '' is not authorized to access this resource.",
-                       "UnauthorizedRequestException",
-                       "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, "
-                       "Microsoft.TeamFoundation.Framework.Server", event_id=3000,
-                       headers={"WWW-Authenticate": 'Basic realm="https://simulator.dev.azure.com/"'})
+        raise AdoError(
+            401,
+            "TF400813: The user '' is not authorized to access this resource.",
+            "UnauthorizedRequestException",
+            "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, "
+            "Microsoft.TeamFoundation.Framework.Server",
+            event_id=3000,
+            headers={"WWW-Authenticate": 'Basic realm="https://simulator.dev.azure.com/"'},
+        )
 
     def _fault_reply(self, fault: Fault) -> _Reply:
         headers = dict(fault.headers)
         if fault.retry_after is not None:
-            headers["Retry-After"] = str(int(fault.retry_after) if float(fault.retry_after).is_integer()
-                                         else fault.retry_after)
+            headers["Retry-After"] = str(
+                int(fault.retry_after) if float(fault.retry_after).is_integer() else fault.retry_after
+            )
         if fault.status == 429:
             reset = int(self.clock().timestamp() + (fault.retry_after or 0))
-            headers.update({"X-RateLimit-Resource": "Core", "X-RateLimit-Delay": "0",
-                            "X-RateLimit-Limit": "200", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
-            error = AdoError(429, "TF400733: The request has been canceled: Request was blocked due to exceeding usage "
-                                  "of resource 'Core' in namespace 'User'. For more information on why your request "
-                                  "was blocked, see the topic \"Rate limits\" on the Microsoft Web site "
-                                  "(https://go.microsoft.com/fwlink/?LinkId=823950).",
-                             "RequestBlockedException",
-                             "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, "
-                             "Microsoft.TeamFoundation.Framework.Server", event_id=3000)
+            headers.update(
+                {
+                    "X-RateLimit-Resource": "Core",
+                    "X-RateLimit-Delay": "0",
+                    "X-RateLimit-Limit": "200",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(reset),
+                }
+            )
+            error = AdoError(
+                429,
+                "TF400733: The request has been canceled: Request was blocked due to exceeding usage "
+                "of resource 'Core' in namespace 'User'. For more information on why your request "
+                'was blocked, see the topic "Rate limits" on the Microsoft Web site '
+                "(https://go.microsoft.com/fwlink/?LinkId=823950).",
+                "RequestBlockedException",
+                "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, "
+                "Microsoft.TeamFoundation.Framework.Server",
+                event_id=3000,
+            )
         else:
-            error = AdoError(fault.status, "TF400898: An Internal Error Occurred. Activity Id: "
-                             f"{uuid.uuid4()}.", "InternalErrorException",
-                             "Microsoft.TeamFoundation.Framework.Server.InternalErrorException, "
-                             "Microsoft.TeamFoundation.Framework.Server", event_id=0)
+            error = AdoError(
+                fault.status,
+                f"TF400898: An Internal Error Occurred. Activity Id: {uuid.uuid4()}.",
+                "InternalErrorException",
+                "Microsoft.TeamFoundation.Framework.Server.InternalErrorException, "
+                "Microsoft.TeamFoundation.Framework.Server",
+                event_id=0,
+            )
         return _Reply(fault.status, error.body(), headers)
 
     def _route(self, request: _Request) -> Callable[[_Request], _Reply]:
@@ -404,26 +528,40 @@ class AzureDevOpsSimulator:
             ("GET", ["wit", "workitemtypecategories", "*"], self._category),
         ]
         for method, pattern, handler in routes:
-            if method == m and len(pattern) == len(rest) and all(_segment_matches(p, s) for p, s in zip(pattern, rest)):
+            fits = len(pattern) == len(rest) and all(_segment_matches(p, s) for p, s in zip(pattern, rest, strict=True))
+            if method == m and fits:
                 if pattern != ["connectiondata"]:  # the location service answers without an api-version
                     self._check_version(request, preview="comments" in pattern[-2:])
                 return handler
-        raise AdoError(404, "The controller for path '" + request.path + "' was not found or does not implement "
-                       "IController.", "HttpException", "System.Web.HttpException, System.Web", event_id=0)
+        raise AdoError(
+            404,
+            "The controller for path '" + request.path + "' was not found or does not implement IController.",
+            "HttpException",
+            "System.Web.HttpException, System.Web",
+            event_id=0,
+        )
 
     def _check_version(self, request: _Request, *, preview: bool) -> None:
         version = request.query.get("api-version")
         if not version:
-            raise AdoError(400, "VS800075: No api-version was supplied for the request. An api-version is required.",
-                           "VssVersionNotSpecifiedException",
-                           "Microsoft.VisualStudio.Services.WebApi.VssVersionNotSpecifiedException, "
-                           "Microsoft.VisualStudio.Services.WebApi", event_id=3000)
+            raise AdoError(
+                400,
+                "VS800075: No api-version was supplied for the request. An api-version is required.",
+                "VssVersionNotSpecifiedException",
+                "Microsoft.VisualStudio.Services.WebApi.VssVersionNotSpecifiedException, "
+                "Microsoft.VisualStudio.Services.WebApi",
+                event_id=3000,
+            )
         if preview and "preview" not in version:
-            raise AdoError(400, f"The requested version \"{version}\" of the resource is under preview. The -preview "
-                           "flag must be supplied in the api-version for such requests. For example: \"7.1-preview\"",
-                           "VssInvalidPreviewVersionException",
-                           "Microsoft.VisualStudio.Services.WebApi.VssInvalidPreviewVersionException, "
-                           "Microsoft.VisualStudio.Services.WebApi", event_id=3000)
+            raise AdoError(
+                400,
+                f'The requested version "{version}" of the resource is under preview. The -preview '
+                'flag must be supplied in the api-version for such requests. For example: "7.1-preview"',
+                "VssInvalidPreviewVersionException",
+                "Microsoft.VisualStudio.Services.WebApi.VssInvalidPreviewVersionException, "
+                "Microsoft.VisualStudio.Services.WebApi",
+                event_id=3000,
+            )
 
     # ------------------------------------------------------------------------------------------- access
 
@@ -432,17 +570,26 @@ class AzureDevOpsSimulator:
         name = request.project
         if name is None:
             if required:
-                raise AdoError(404, "VS800075: The project with id '' does not exist, or you do not have permission "
-                               "to access it.", "ProjectDoesNotExistWithNameException",
-                               "Microsoft.TeamFoundation.Core.WebApi.ProjectDoesNotExistWithNameException, "
-                               "Microsoft.TeamFoundation.Core.WebApi", event_id=3000)
+                raise AdoError(
+                    404,
+                    "VS800075: The project with id '' does not exist, or you do not have permission to access it.",
+                    "ProjectDoesNotExistWithNameException",
+                    "Microsoft.TeamFoundation.Core.WebApi.ProjectDoesNotExistWithNameException, "
+                    "Microsoft.TeamFoundation.Core.WebApi",
+                    event_id=3000,
+                )
             return None
         resolved = next((p for p, pid in self.projects.items() if name.lower() in (p.lower(), pid)), None)
         if resolved is None or "browse" not in request.user.permissions:  # type: ignore[union-attr]
-            raise AdoError(404, f"VS800075: The project with id 'vstfs:///Classification/TeamProject/{name}' does not "
-                           "exist, or you do not have permission to access it.", "ProjectDoesNotExistWithNameException",
-                           "Microsoft.TeamFoundation.Core.WebApi.ProjectDoesNotExistWithNameException, "
-                           "Microsoft.TeamFoundation.Core.WebApi", event_id=3000)
+            raise AdoError(
+                404,
+                f"VS800075: The project with id 'vstfs:///Classification/TeamProject/{name}' does not "
+                "exist, or you do not have permission to access it.",
+                "ProjectDoesNotExistWithNameException",
+                "Microsoft.TeamFoundation.Core.WebApi.ProjectDoesNotExistWithNameException, "
+                "Microsoft.TeamFoundation.Core.WebApi",
+                event_id=3000,
+            )
         return resolved
 
     def _visible_item(self, request: _Request, raw_id: str) -> _Item:
@@ -459,13 +606,13 @@ class AzureDevOpsSimulator:
         if permission not in request.user.permissions:  # type: ignore[union-attr]
             messages = {
                 "create": "TF237111: The current user does not have permissions to save work items under the "
-                          "specified area path.",
+                "specified area path.",
                 "edit": "TF237111: The current user does not have permissions to save work items under the "
-                        "specified area path.",
+                "specified area path.",
                 "comment": "TF237111: The current user does not have permissions to add comments to work items "
-                           "under the specified area path.",
+                "under the specified area path.",
                 "attach": "TF237111: The current user does not have permissions to add attachments to work items "
-                          "under the specified area path.",
+                "under the specified area path.",
             }
             raise AdoError(403, messages.get(permission, "Access denied."), "WorkItemSecurityException")
 
@@ -475,10 +622,15 @@ class AzureDevOpsSimulator:
         return f"{self.url}/{quote(self.projects[project])}/_apis" if project else f"{self.url}/_apis"
 
     def identity_ref(self, user: SimUser) -> dict[str, Any]:
-        return {"displayName": user.display_name, "url": f"{self.origin}/_apis/Identities/{user.id}",
-                "_links": {"avatar": {"href": f"{self.url}/_apis/GraphProfile/MemberAvatars/{user.descriptor}"}},
-                "id": user.id, "uniqueName": user.email,
-                "imageUrl": f"{self.url}/_api/_common/identityImage?id={user.id}", "descriptor": user.descriptor}
+        return {
+            "displayName": user.display_name,
+            "url": f"{self.origin}/_apis/Identities/{user.id}",
+            "_links": {"avatar": {"href": f"{self.url}/_apis/GraphProfile/MemberAvatars/{user.descriptor}"}},
+            "id": user.id,
+            "uniqueName": user.email,
+            "imageUrl": f"{self.url}/_api/_common/identityImage?id={user.id}",
+            "descriptor": user.descriptor,
+        }
 
     def _render_value(self, name: str, value: Any, as_string: bool = False) -> Any:
         if isinstance(value, SimUser):
@@ -487,8 +639,9 @@ class AzureDevOpsSimulator:
             return ado_date(value)
         return value
 
-    def _render_fields(self, fields: dict[str, Any], only: list[str] | None = None, as_string: bool = False,
-                       item_id: int | None = None) -> dict[str, Any]:
+    def _render_fields(
+        self, fields: dict[str, Any], only: list[str] | None = None, as_string: bool = False, item_id: int | None = None
+    ) -> dict[str, Any]:
         if only is not None:
             values = {"System.Id": item_id, **fields}
             return {name: self._render_value(name, values[name], as_string) for name in only if name in values}
@@ -496,28 +649,41 @@ class AzureDevOpsSimulator:
 
     def _links(self, item: _Item) -> dict[str, Any]:
         api = self._api()
-        return {"self": {"href": f"{api}/wit/workItems/{item.id}"},
-                "workItemUpdates": {"href": f"{api}/wit/workItems/{item.id}/updates"},
-                "workItemRevisions": {"href": f"{api}/wit/workItems/{item.id}/revisions"},
-                "workItemHistory": {"href": f"{api}/wit/workItems/{item.id}/history"},
-                "workItemComments": {"href": f"{api}/wit/workItems/{item.id}/comments"},
-                "html": {"href": self.html_url(item.id)},
-                "workItemType": {"href": f"{self._api(item.project)}/wit/workItemTypes/"
-                                         f"{quote(item.fields['System.WorkItemType'])}"},
-                "fields": {"href": f"{api}/wit/fields"}}
+        return {
+            "self": {"href": f"{api}/wit/workItems/{item.id}"},
+            "workItemUpdates": {"href": f"{api}/wit/workItems/{item.id}/updates"},
+            "workItemRevisions": {"href": f"{api}/wit/workItems/{item.id}/revisions"},
+            "workItemHistory": {"href": f"{api}/wit/workItems/{item.id}/history"},
+            "workItemComments": {"href": f"{api}/wit/workItems/{item.id}/comments"},
+            "html": {"href": self.html_url(item.id)},
+            "workItemType": {
+                "href": f"{self._api(item.project)}/wit/workItemTypes/{quote(item.fields['System.WorkItemType'])}"
+            },
+            "fields": {"href": f"{api}/wit/fields"},
+        }
 
     def html_url(self, item_id: int) -> str:
         return f"{self.url}/web/wi.aspx?pcguid={self.collection_id}&id={item_id}"
 
-    def render_item(self, item: _Item, *, expand: str = "none", fields: list[str] | None = None,
-                    links: bool = True, as_of: datetime | None = None) -> dict[str, Any]:
+    def render_item(
+        self,
+        item: _Item,
+        *,
+        expand: str = "none",
+        fields: list[str] | None = None,
+        links: bool = True,
+        as_of: datetime | None = None,
+    ) -> dict[str, Any]:
         rev, values, relations = item.rev, item.fields, item.relations
         if as_of is not None:
             for rev_number, snapshot_fields, snapshot_relations in item.revisions:
                 if snapshot_fields["System.ChangedDate"] <= as_of:
                     rev, values, relations = rev_number, snapshot_fields, snapshot_relations
-        body: dict[str, Any] = {"id": item.id, "rev": rev,
-                                "fields": self._render_fields(values, fields, item_id=item.id)}
+        body: dict[str, Any] = {
+            "id": item.id,
+            "rev": rev,
+            "fields": self._render_fields(values, fields, item_id=item.id),
+        }
         if expand in ("relations", "all") and relations:
             body["relations"] = copy.deepcopy(relations)
         if links or expand in ("links", "all"):
@@ -526,27 +692,51 @@ class AzureDevOpsSimulator:
         return body
 
     def render_comment(self, comment: _Comment, project: str) -> dict[str, Any]:
-        return {"workItemId": comment.work_item_id, "id": comment.id, "version": comment.version,
-                "text": comment.text, "createdBy": self.identity_ref(comment.created_by),
-                "createdDate": ado_date(comment.created), "modifiedBy": self.identity_ref(comment.modified_by),
-                "modifiedDate": ado_date(comment.modified), "isDeleted": comment.deleted, "format": "html",
-                "url": f"{self._api(project)}/wit/workItems/{comment.work_item_id}/comments/{comment.id}"}
+        return {
+            "workItemId": comment.work_item_id,
+            "id": comment.id,
+            "version": comment.version,
+            "text": comment.text,
+            "createdBy": self.identity_ref(comment.created_by),
+            "createdDate": ado_date(comment.created),
+            "modifiedBy": self.identity_ref(comment.modified_by),
+            "modifiedDate": ado_date(comment.modified),
+            "isDeleted": comment.deleted,
+            "format": "html",
+            "url": f"{self._api(project)}/wit/workItems/{comment.work_item_id}/comments/{comment.id}",
+        }
 
     # ------------------------------------------------------------------------------------------- identity
 
     def _connection_data(self, request: _Request) -> _Reply:
         user = request.user
         assert user is not None
-        identity = {"id": user.id, "descriptor": f"Microsoft.IdentityModel.Claims.ClaimsIdentity;{user.email}",
-                    "subjectDescriptor": user.descriptor, "providerDisplayName": user.display_name,
-                    "isActive": True, "properties": {"Account": {"$type": "System.String", "$value": user.email}},
-                    "resourceVersion": 2, "metaTypeId": 0}
-        return _Reply(200, {"authenticatedUser": identity, "authorizedUser": identity,
-                            "instanceId": self.collection_id, "deploymentId": self.account_id,
-                            "deploymentType": "hosted",
-                            "locationServiceData": {"serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
-                                                    "defaultAccessMappingMoniker": "PublicAccessMapping",
-                                                    "lastChangeId": 1, "lastChangeId64": 1}})
+        identity = {
+            "id": user.id,
+            "descriptor": f"Microsoft.IdentityModel.Claims.ClaimsIdentity;{user.email}",
+            "subjectDescriptor": user.descriptor,
+            "providerDisplayName": user.display_name,
+            "isActive": True,
+            "properties": {"Account": {"$type": "System.String", "$value": user.email}},
+            "resourceVersion": 2,
+            "metaTypeId": 0,
+        }
+        return _Reply(
+            200,
+            {
+                "authenticatedUser": identity,
+                "authorizedUser": identity,
+                "instanceId": self.collection_id,
+                "deploymentId": self.account_id,
+                "deploymentType": "hosted",
+                "locationServiceData": {
+                    "serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
+                    "defaultAccessMappingMoniker": "PublicAccessMapping",
+                    "lastChangeId": 1,
+                    "lastChangeId64": 1,
+                },
+            },
+        )
 
     def resolve_identity(self, value: Any) -> SimUser | None:
         """ADO accepts a display name, a unique name, "Name <email>", an IdentityRef object or an id."""
@@ -561,13 +751,23 @@ class AzureDevOpsSimulator:
         for user in self.users:
             if text.lower() in (user.email.lower(), user.display_name.lower(), user.id):
                 return user
-        raise _rule_error("System.AssignedTo", "Required, HasValues, LimitedToValues, AllowsOldValue, "
-                          f"InvalidIdentity. The identity value '{value}' is an unknown identity")
+        raise _rule_error(
+            "System.AssignedTo",
+            "Required, HasValues, LimitedToValues, AllowsOldValue, "
+            f"InvalidIdentity. The identity value '{value}' is an unknown identity",
+        )
 
     # ------------------------------------------------------------------------------------------- work items
 
-    def _new_item(self, project: str, type_name: str, author: SimUser, when: datetime,
-                  fields: dict[str, Any] | None = None, relations: list[dict[str, Any]] | None = None) -> _Item:
+    def _new_item(
+        self,
+        project: str,
+        type_name: str,
+        author: SimUser,
+        when: datetime,
+        fields: dict[str, Any] | None = None,
+        relations: list[dict[str, Any]] | None = None,
+    ) -> _Item:
         item = _Item(self._next_id, fields or self._initial_fields(project, type_name, author, when), relations or [])
         self._next_id += 1
         self.items[item.id] = item
@@ -576,11 +776,20 @@ class AzureDevOpsSimulator:
     @staticmethod
     def _initial_fields(project: str, type_name: str, author: SimUser, when: datetime) -> dict[str, Any]:
         return {
-            "System.AreaPath": project, "System.TeamProject": project, "System.IterationPath": project,
-            "System.WorkItemType": type_name, "System.State": PROCESS[type_name][3][0][0], "System.Reason": "New",
-            "System.CreatedDate": when, "System.CreatedBy": author, "System.ChangedDate": when,
-            "System.ChangedBy": author, "System.CommentCount": 0, "System.Title": "",
-            "Microsoft.VSTS.Common.StateChangeDate": when, "Microsoft.VSTS.Common.Priority": 2,
+            "System.AreaPath": project,
+            "System.TeamProject": project,
+            "System.IterationPath": project,
+            "System.WorkItemType": type_name,
+            "System.State": PROCESS[type_name][3][0][0],
+            "System.Reason": "New",
+            "System.CreatedDate": when,
+            "System.CreatedBy": author,
+            "System.ChangedDate": when,
+            "System.ChangedBy": author,
+            "System.CommentCount": 0,
+            "System.Title": "",
+            "Microsoft.VSTS.Common.StateChangeDate": when,
+            "Microsoft.VSTS.Common.Priority": 2,
         }
 
     def _create(self, request: _Request) -> _Reply:
@@ -589,8 +798,11 @@ class AzureDevOpsSimulator:
         type_name = unquote(request.rest[2][1:])
         canonical = next((name for name in PROCESS if name.lower() == type_name.lower()), None)
         if canonical is None:
-            raise AdoError(404, f"TF201036: You cannot add a {type_name} work item type because it does not exist "
-                           "in this project.", "WorkItemTypeNotFoundException")
+            raise AdoError(
+                404,
+                f"TF201036: You cannot add a {type_name} work item type because it does not exist in this project.",
+                "WorkItemTypeNotFoundException",
+            )
         self._require(request, "create")
         operations = _operations(request)
         validate_only = request.query.get("validateOnly", "").lower() == "true"
@@ -600,9 +812,16 @@ class AzureDevOpsSimulator:
         if not staged.fields.get("System.Title"):
             raise _rule_error("System.Title", "Required, HasValues, LimitedToValues, AllowsOldValue, InvalidEmpty")
         if validate_only:
-            return _Reply(200, {"id": 0, "rev": 0, "fields": self._render_fields(staged.fields),
-                                "url": f"{self._api()}/wit/workItems/0"} | ({"relations": staged.relations}
-                                                                             if staged.relations else {}))
+            return _Reply(
+                200,
+                {
+                    "id": 0,
+                    "rev": 0,
+                    "fields": self._render_fields(staged.fields),
+                    "url": f"{self._api()}/wit/workItems/0",
+                }
+                | ({"relations": staged.relations} if staged.relations else {}),
+            )
         item = self._new_item(project, canonical, request.user, now, staged.fields, staged.relations)  # type: ignore
         if history:
             self._add_comment_record(item, history, request.user, now)  # type: ignore[arg-type]
@@ -614,29 +833,61 @@ class AzureDevOpsSimulator:
         item = self._visible_item(request, request.rest[2])
         as_of = request.query.get("asOf")
         fields = request.query.get("fields")
-        return _Reply(200, self.render_item(item, expand=request.query.get("$expand", "none").lower(),
-                                            fields=fields.split(",") if fields else None,
-                                            as_of=parse_date(as_of) if as_of else None))
+        return _Reply(
+            200,
+            self.render_item(
+                item,
+                expand=request.query.get("$expand", "none").lower(),
+                fields=fields.split(",") if fields else None,
+                as_of=parse_date(as_of) if as_of else None,
+            ),
+        )
 
     def _list_items(self, request: _Request) -> _Reply:
         ids = [part for part in request.query.get("ids", "").split(",") if part]
-        return self._items_reply(request, ids, request.query.get("fields", "").split(",") if "fields" in request.query
-                                 else None, request.query.get("$expand", "none"), request.query.get("asOf"),
-                                 request.query.get("errorPolicy", "fail"))
+        return self._items_reply(
+            request,
+            ids,
+            request.query.get("fields", "").split(",") if "fields" in request.query else None,
+            request.query.get("$expand", "none"),
+            request.query.get("asOf"),
+            request.query.get("errorPolicy", "fail"),
+        )
 
     def _batch(self, request: _Request) -> _Reply:
         body = request.json() or {}
-        return self._items_reply(request, [str(i) for i in body.get("ids") or []], body.get("fields"),
-                                 body.get("$expand", "none"), body.get("asOf"), body.get("errorPolicy", "fail"))
+        return self._items_reply(
+            request,
+            [str(i) for i in body.get("ids") or []],
+            body.get("fields"),
+            body.get("$expand", "none"),
+            body.get("asOf"),
+            body.get("errorPolicy", "fail"),
+        )
 
-    def _items_reply(self, request: _Request, ids: list[str], fields: list[str] | None, expand: str,
-                     as_of: str | None, error_policy: str) -> _Reply:
+    def _items_reply(
+        self,
+        request: _Request,
+        ids: list[str],
+        fields: list[str] | None,
+        expand: str,
+        as_of: str | None,
+        error_policy: str,
+    ) -> _Reply:
         if not ids:
-            raise AdoError(400, "VS403490: The ids parameter is required.", "ArgumentNullException",
-                           "System.ArgumentNullException, mscorlib")
+            raise AdoError(
+                400,
+                "VS403490: The ids parameter is required.",
+                "ArgumentNullException",
+                "System.ArgumentNullException, mscorlib",
+            )
         if len(ids) > BATCH_LIMIT:
-            raise AdoError(400, f"VS402337: The maximum number of work items to get at once is {BATCH_LIMIT}.",
-                           "ArgumentException", "System.ArgumentException, mscorlib")
+            raise AdoError(
+                400,
+                f"VS402337: The maximum number of work items to get at once is {BATCH_LIMIT}.",
+                "ArgumentException",
+                "System.ArgumentException, mscorlib",
+            )
         when = parse_date(as_of) if as_of else None
         values: list[dict[str, Any] | None] = []
         for raw_id in ids:
@@ -663,8 +914,9 @@ class AzureDevOpsSimulator:
         self._commit(item, staged.fields, staged.relations, request.user, history)  # type: ignore[arg-type]
         return _Reply(200, self.render_item(item, expand="relations"))
 
-    def _commit(self, item: _Item, fields: dict[str, Any], relations: list[dict[str, Any]], user: SimUser,
-                history: str | None) -> _Comment | None:
+    def _commit(
+        self, item: _Item, fields: dict[str, Any], relations: list[dict[str, Any]], user: SimUser, history: str | None
+    ) -> _Comment | None:
         """Persist a change as one revision and emit its service hooks."""
         now = max(self.clock(), item.changed)
         old_fields, old_relations, old_rev = dict(item.fields), item.relations, item.rev
@@ -710,11 +962,14 @@ class AzureDevOpsSimulator:
             kind, path = op.get("op"), str(op.get("path", ""))
             if kind == "test" and path == "/rev":
                 if int(op.get("value", -1)) != item.rev:
-                    raise AdoError(412, "TF26071: This work item has been changed by someone else since you opened "
-                                   "it. You will need to refresh it and discard your changes.",
-                                   "WorkItemRevisionMismatchException")
+                    raise AdoError(
+                        412,
+                        "TF26071: This work item has been changed by someone else since you opened "
+                        "it. You will need to refresh it and discard your changes.",
+                        "WorkItemRevisionMismatchException",
+                    )
             elif path.startswith("/fields/"):
-                name = path[len("/fields/"):]
+                name = path[len("/fields/") :]
                 if kind == "remove":
                     item.fields.pop(name, None)
                 elif kind in ("add", "replace"):
@@ -736,8 +991,9 @@ class AzureDevOpsSimulator:
 
     def _field_value(self, item: _Item, name: str, value: Any, creating: bool) -> Any:
         if name in READ_ONLY_FIELDS and not (creating and name == "System.TeamProject"):
-            raise AdoError(400, f"TF401326: Invalid field status 'ReadOnly' for field '{name}'.",
-                           "WorkItemFieldInvalidException")
+            raise AdoError(
+                400, f"TF401326: Invalid field status 'ReadOnly' for field '{name}'.", "WorkItemFieldInvalidException"
+            )
         if name == "System.WorkItemType":
             canonical = next((t for t in PROCESS if t.lower() == str(value).lower()), None)
             if canonical is None:
@@ -746,9 +1002,13 @@ class AzureDevOpsSimulator:
         if name == "System.State":
             states = [state for state, _, _ in PROCESS[item.fields["System.WorkItemType"]][3]]
             if value not in states:
-                raise AdoError(400, f"TF401320: Rule Error for field State. Error code: Required, HasValues, "
-                               f"LimitedToValues, AllowsOldValue, InvalidListValue. The value '{value}' is not in "
-                               f"the list of supported values ({', '.join(states)}).", "RuleValidationException")
+                raise AdoError(
+                    400,
+                    f"TF401320: Rule Error for field State. Error code: Required, HasValues, "
+                    f"LimitedToValues, AllowsOldValue, InvalidListValue. The value '{value}' is not in "
+                    f"the list of supported values ({', '.join(states)}).",
+                    "RuleValidationException",
+                )
             return value
         if name == "System.AssignedTo":
             return self.resolve_identity(value)
@@ -773,18 +1033,32 @@ class AzureDevOpsSimulator:
             if value["rel"] == "AttachedFile":
                 attachment_id = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
                 if attachment_id not in self.attachments:
-                    raise AdoError(400, f"TF237082: The attachment '{attachment_id}' could not be found. It may have "
-                                   "been removed or the upload did not complete.", "AttachmentNotFoundException")
+                    raise AdoError(
+                        400,
+                        f"TF237082: The attachment '{attachment_id}' could not be found. It may have "
+                        "been removed or the upload did not complete.",
+                        "AttachmentNotFoundException",
+                    )
                 name, data, created = self.attachments[attachment_id]
                 url = url.split("?")[0]
                 now = ado_date(self.clock())
                 self._next_relation += 1
-                attributes = {"authorizedDate": now, "id": self._next_relation, "resourceCreatedDate": ado_date(created),
-                              "resourceModifiedDate": ado_date(created), "revisedDate": FAR_FUTURE,
-                              "resourceSize": len(data), "name": name, **attributes}
+                attributes = {
+                    "authorizedDate": now,
+                    "id": self._next_relation,
+                    "resourceCreatedDate": ado_date(created),
+                    "resourceModifiedDate": ado_date(created),
+                    "revisedDate": FAR_FUTURE,
+                    "resourceSize": len(data),
+                    "name": name,
+                    **attributes,
+                }
             if any(rel["rel"] == value["rel"] and rel["url"] == url for rel in item.relations):
-                raise AdoError(400, f"TF201035: The relation '{value['rel']}' to '{url}' already exists.",
-                               "WorkItemLinkAlreadyExistsException")
+                raise AdoError(
+                    400,
+                    f"TF201035: The relation '{value['rel']}' to '{url}' already exists.",
+                    "WorkItemLinkAlreadyExistsException",
+                )
             item.relations.append({"rel": value["rel"], "url": url, "attributes": attributes})
             return
         if not parts or not parts[0].isdigit() or int(parts[0]) >= len(item.relations):
@@ -803,10 +1077,19 @@ class AzureDevOpsSimulator:
         item.deleted = True
         self.hooks.emit_item_event("workitem.deleted", item, request.user)  # type: ignore[arg-type]
         now = self.clock()
-        return _Reply(200, {"id": item.id, "code": 200, "deletedBy": request.user.identity_string(),  # type: ignore
-                            "deletedDate": ado_date(now), "name": item.fields.get("System.Title"),
-                            "project": item.project, "type": item.fields["System.WorkItemType"],
-                            "url": f"{self._api(item.project)}/wit/recyclebin/{item.id}"})
+        return _Reply(
+            200,
+            {
+                "id": item.id,
+                "code": 200,
+                "deletedBy": request.user.identity_string(),  # type: ignore
+                "deletedDate": ado_date(now),
+                "name": item.fields.get("System.Title"),
+                "project": item.project,
+                "type": item.fields["System.WorkItemType"],
+                "url": f"{self._api(item.project)}/wit/recyclebin/{item.id}",
+            },
+        )
 
     def _restore_item(self, request: _Request) -> _Reply:
         self._project_of(request, required=False)
@@ -815,12 +1098,20 @@ class AzureDevOpsSimulator:
             raise _not_found(request.rest[2])
         self._require(request, "edit")
         if (request.json() or {}).get("IsDeleted") is not False:
-            raise _bad_patch("Restoring needs {\"IsDeleted\": false}.")
+            raise _bad_patch('Restoring needs {"IsDeleted": false}.')
         item.deleted = False
         self.hooks.emit_item_event("workitem.restored", item, request.user)  # type: ignore[arg-type]
-        return _Reply(200, {"id": item.id, "code": 200, "name": item.fields.get("System.Title"),
-                            "project": item.project, "type": item.fields["System.WorkItemType"],
-                            "url": f"{self._api(item.project)}/wit/workItems/{item.id}"})
+        return _Reply(
+            200,
+            {
+                "id": item.id,
+                "code": 200,
+                "name": item.fields.get("System.Title"),
+                "project": item.project,
+                "type": item.fields["System.WorkItemType"],
+                "url": f"{self._api(item.project)}/wit/workItems/{item.id}",
+            },
+        )
 
     # ------------------------------------------------------------------------------------------- WIQL
 
@@ -830,27 +1121,48 @@ class AzureDevOpsSimulator:
         precise = request.query.get("timePrecision", "").lower() == "true"
         select, where, order = _split_wiql(query)
         predicate = _WiqlParser(where, project, precise).parse() if where else (lambda item: True)
-        matches = [item for item in self.items.values()
-                   if not item.deleted and "browse" in request.user.permissions and predicate(item)]  # type: ignore
+        matches = [
+            item
+            for item in self.items.values()
+            if not item.deleted and "browse" in request.user.permissions and predicate(item)  # type: ignore[union-attr]  # authenticated: a user
+        ]
         for name, descending in reversed(order or [("System.Id", False)]):
-            matches.sort(key=lambda item, n=name: _sort_key(item, n), reverse=descending)
+            matches.sort(key=functools.partial(_sort_key, field=name), reverse=descending)
         top = request.query.get("$top")
         if top is None and len(matches) > self.wiql_limit:
-            raise AdoError(400, f"VS402337: The number of work items returned exceeds the size limit of "
-                           f"{self.wiql_limit}. Change the query to return fewer work items.",
-                           "WorkItemTrackingQueryResultSizeLimitExceededException")
+            raise AdoError(
+                400,
+                f"VS402337: The number of work items returned exceeds the size limit of "
+                f"{self.wiql_limit}. Change the query to return fewer work items.",
+                "WorkItemTrackingQueryResultSizeLimitExceededException",
+            )
         if top is not None:
             matches = matches[: min(int(top), self.wiql_limit)]
         api = self._api()
-        return _Reply(200, {
-            "queryType": "flat", "queryResultType": "workItem", "asOf": ado_date(self.clock()),
-            "columns": [{"referenceName": name, "name": name.rsplit(".", 1)[-1], "url": f"{api}/wit/fields/{name}"}
-                        for name in select],
-            "sortColumns": [{"field": {"referenceName": name, "name": name.rsplit(".", 1)[-1],
-                                       "url": f"{api}/wit/fields/{name}"}, "descending": descending}
-                            for name, descending in order],
-            "workItems": [{"id": item.id, "url": f"{api}/wit/workItems/{item.id}"} for item in matches],
-        })
+        return _Reply(
+            200,
+            {
+                "queryType": "flat",
+                "queryResultType": "workItem",
+                "asOf": ado_date(self.clock()),
+                "columns": [
+                    {"referenceName": name, "name": name.rsplit(".", 1)[-1], "url": f"{api}/wit/fields/{name}"}
+                    for name in select
+                ],
+                "sortColumns": [
+                    {
+                        "field": {
+                            "referenceName": name,
+                            "name": name.rsplit(".", 1)[-1],
+                            "url": f"{api}/wit/fields/{name}",
+                        },
+                        "descending": descending,
+                    }
+                    for name, descending in order
+                ],
+                "workItems": [{"id": item.id, "url": f"{api}/wit/workItems/{item.id}"} for item in matches],
+            },
+        )
 
     # ------------------------------------------------------------------------------------------- comments
 
@@ -864,16 +1176,22 @@ class AzureDevOpsSimulator:
     def _list_comments(self, request: _Request) -> _Reply:
         item = self._visible_item(request, request.rest[2])
         include_deleted = request.query.get("includeDeleted", "").lower() == "true"
-        comments = sorted((c for c in item.comments.values() if include_deleted or not c.deleted),
-                          key=lambda c: c.id, reverse=request.query.get("order", "desc").lower() != "asc")
+        comments = sorted(
+            (c for c in item.comments.values() if include_deleted or not c.deleted),
+            key=lambda c: c.id,
+            reverse=request.query.get("order", "desc").lower() != "asc",
+        )
         if "ids" in request.query:
             wanted = {int(part) for part in request.query["ids"].split(",") if part.isdigit()}
             comments = [c for c in comments if c.id in wanted]
         start = int(request.query.get("continuationToken", "0") or 0)
         top = min(int(request.query.get("$top", self.comments_page_size)), self.comments_page_size)
-        page = comments[start:start + top]
-        body: dict[str, Any] = {"totalCount": len(comments), "count": len(page),
-                                "comments": [self.render_comment(c, item.project) for c in page]}
+        page = comments[start : start + top]
+        body: dict[str, Any] = {
+            "totalCount": len(comments),
+            "count": len(page),
+            "comments": [self.render_comment(c, item.project) for c in page],
+        }
         if start + top < len(comments):
             token = str(start + top)
             body["continuationToken"] = token
@@ -885,15 +1203,22 @@ class AzureDevOpsSimulator:
         item = self._visible_item(request, request.rest[2])
         comment = item.comments.get(int(request.rest[4])) if request.rest[4].isdigit() else None
         if comment is None or comment.deleted:
-            raise AdoError(404, f"TF401180: The requested comment {request.rest[4]} doesn't exist or has been "
-                           "deleted.", "WorkItemCommentNotFoundException")
+            raise AdoError(
+                404,
+                f"TF401180: The requested comment {request.rest[4]} doesn't exist or has been deleted.",
+                "WorkItemCommentNotFoundException",
+            )
         return item, comment
 
     def _comment_text(self, request: _Request) -> str:
         text = (request.json() or {}).get("text")
         if not isinstance(text, str) or not text.strip():
-            raise AdoError(400, "VS403691: The comment text cannot be empty.", "ArgumentException",
-                           "System.ArgumentException, mscorlib")
+            raise AdoError(
+                400,
+                "VS403691: The comment text cannot be empty.",
+                "ArgumentException",
+                "System.ArgumentException, mscorlib",
+            )
         return text
 
     def _add_comment(self, request: _Request) -> _Reply:
@@ -931,8 +1256,12 @@ class AzureDevOpsSimulator:
         self._require(request, "attach")
         name = request.query.get("fileName")
         if not name:
-            raise AdoError(400, "VS403400: The fileName parameter is required.", "ArgumentNullException",
-                           "System.ArgumentNullException, mscorlib")
+            raise AdoError(
+                400,
+                "VS403400: The fileName parameter is required.",
+                "ArgumentNullException",
+                "System.ArgumentNullException, mscorlib",
+            )
         attachment_id = str(uuid.uuid4())
         self.attachments[attachment_id] = (name, request.body, self.clock())
         url = f"{self._api()}/wit/attachments/{attachment_id}?fileName={quote(name)}"
@@ -942,24 +1271,33 @@ class AzureDevOpsSimulator:
         self._project_of(request, required=False)
         attachment_id = request.rest[2]
         if attachment_id not in self.attachments or "browse" not in request.user.permissions:  # type: ignore
-            raise AdoError(404, f"TF401001: Attachment with id {attachment_id} does not exist.",
-                           "AttachmentNotFoundException")
+            raise AdoError(
+                404, f"TF401001: Attachment with id {attachment_id} does not exist.", "AttachmentNotFoundException"
+            )
         name, data, _ = self.attachments[attachment_id]
         disposition = "attachment" if request.query.get("download", "").lower() == "true" else "inline"
-        return _Reply(200, None, {"Content-Disposition": f"{disposition}; filename={quote(name)}",
-                                  "Content-Length": str(len(data))},
-                      stream=(data[i:i + CHUNK] for i in range(0, len(data), CHUNK)),
-                      content_type="application/octet-stream")
+        return _Reply(
+            200,
+            None,
+            {"Content-Disposition": f"{disposition}; filename={quote(name)}", "Content-Length": str(len(data))},
+            stream=(data[i : i + CHUNK] for i in range(0, len(data), CHUNK)),
+            content_type="application/octet-stream",
+        )
 
     # ------------------------------------------------------------------------------------------- process
 
     def _type_json(self, project: str, name: str) -> dict[str, Any]:
         reference, color, icon, states = PROCESS[name]
-        return {"name": name, "referenceName": reference, "description": f"Tracks a {name.lower()}.", "color": color,
-                "icon": {"id": icon, "url": f"{self._api()}/wit/workItemIcons/{icon}?color={color}&v=2"},
-                "isDisabled": False,
-                "states": [{"name": s, "color": c, "category": cat} for s, cat, c in states],
-                "url": f"{self._api(project)}/wit/workItemTypes/{quote(name)}"}
+        return {
+            "name": name,
+            "referenceName": reference,
+            "description": f"Tracks a {name.lower()}.",
+            "color": color,
+            "icon": {"id": icon, "url": f"{self._api()}/wit/workItemIcons/{icon}?color={color}&v=2"},
+            "isDisabled": False,
+            "states": [{"name": s, "color": c, "category": cat} for s, cat, c in states],
+            "url": f"{self._api(project)}/wit/workItemTypes/{quote(name)}",
+        }
 
     def _types(self, request: _Request) -> _Reply:
         project = self._project_of(request)
@@ -971,8 +1309,9 @@ class AzureDevOpsSimulator:
         assert project is not None
         name = next((t for t in PROCESS if t.lower() == unquote(request.rest[2]).lower()), None)
         if name is None:
-            raise AdoError(404, f"TF51535: Cannot find field {unquote(request.rest[2])}.",
-                           "WorkItemTypeNotFoundException")
+            raise AdoError(
+                404, f"TF51535: Cannot find field {unquote(request.rest[2])}.", "WorkItemTypeNotFoundException"
+            )
         return _Reply(200, self._type_json(project, name))
 
     def _states(self, request: _Request) -> _Reply:
@@ -987,20 +1326,28 @@ class AzureDevOpsSimulator:
         def ref(name: str) -> dict[str, str]:
             return {"name": name, "url": f"{api}/wit/workItemTypes/{quote(name)}"}
 
-        value = [{"name": name, "referenceName": reference, "defaultWorkItemType": ref(default),
-                  "workItemTypes": [ref(member) for member in members],
-                  "url": f"{api}/wit/workItemTypeCategories/{reference}"}
-                 for name, reference, default, members in CATEGORIES]
+        value = [
+            {
+                "name": name,
+                "referenceName": reference,
+                "defaultWorkItemType": ref(default),
+                "workItemTypes": [ref(member) for member in members],
+                "url": f"{api}/wit/workItemTypeCategories/{reference}",
+            }
+            for name, reference, default, members in CATEGORIES
+        ]
         return _Reply(200, {"count": len(value), "value": value})
-
 
     def _category(self, request: _Request) -> _Reply:
         wanted = request.rest[2].lower()
         for category in self._categories(request).body["value"]:
             if wanted in (category["referenceName"].lower(), category["name"].lower()):
                 return _Reply(200, category)
-        raise AdoError(404, f"TF51543: The work item type category '{request.rest[2]}' does not exist.",
-                       "WorkItemTypeCategoryNotFoundException")
+        raise AdoError(
+            404,
+            f"TF51543: The work item type category '{request.rest[2]}' does not exist.",
+            "WorkItemTypeCategoryNotFoundException",
+        )
 
 
 # ----------------------------------------------------------------------------------------------- service hooks
@@ -1023,7 +1370,9 @@ class _ServiceHooks:
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
-    def subscribe(self, url: str, *, basic: tuple[str, str] | None = None, headers: dict[str, str] | None = None) -> None:
+    def subscribe(
+        self, url: str, *, basic: tuple[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         """Like a "Web Hooks" subscription: basic auth user/password and/or custom "HTTP headers"."""
         self.url, self.basic, self.headers = url, basic, dict(headers or {})
 
@@ -1034,7 +1383,7 @@ class _ServiceHooks:
     def flush(self, timeout: float = 10) -> None:
         """Block until every queued event has been delivered (or dropped)."""
         done = threading.Event()
-        self._queue.put({"__flush__": done})  # type: ignore[dict-item]
+        self._queue.put({"__flush__": done})
         if not done.wait(timeout):
             raise TimeoutError("service hook delivery did not finish")
 
@@ -1066,7 +1415,7 @@ class _ServiceHooks:
             data = json.dumps(event).encode()
             try:
                 request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback test URL
+                with urllib.request.urlopen(request, timeout=10) as response:
                     self.delivered.append((response.status, event))
             except urllib.error.HTTPError as exc:
                 self.delivered.append((exc.code, event))
@@ -1075,35 +1424,49 @@ class _ServiceHooks:
 
     # ------------------------------------------------------------------------------------------- payloads
 
-    def _envelope(self, event_type: str, item: _Item, user: SimUser, verb: str, resource: dict[str, Any],
-                  details: list[str]) -> dict[str, Any]:
+    def _envelope(
+        self, event_type: str, item: _Item, user: SimUser, verb: str, resource: dict[str, Any], details: list[str]
+    ) -> dict[str, Any]:
         sim = self.sim
         self._notification += 1
         kind, title = item.fields["System.WorkItemType"], item.fields.get("System.Title", "")
         link = sim.html_url(item.id)
         head_text = f"{kind} #{item.id} ({title}) {verb} by {user.display_name}."
         text = head_text + ("" if event_type == "workitem.deleted" else f"\r\n({link})")
-        html_head = (f"{escape(kind)} #{item.id} ({escape(title)}) {verb} by {escape(user.display_name)}."
-                     if event_type == "workitem.deleted" else
-                     f"<a href=\"{escape(link)}\">{escape(kind)} #{item.id}</a> ({escape(title)}) {verb} by "
-                     f"{escape(user.display_name)}.")
+        html_head = (
+            f"{escape(kind)} #{item.id} ({escape(title)}) {verb} by {escape(user.display_name)}."
+            if event_type == "workitem.deleted"
+            else f'<a href="{escape(link)}">{escape(kind)} #{item.id}</a> ({escape(title)}) {verb} by '
+            f"{escape(user.display_name)}."
+        )
         markdown = f"[{kind} #{item.id}]({link}) ({title}) {verb} by {user.display_name}."
         base = {"id": "", "baseUrl": sim.url + "/"}
         project_id = sim.projects[item.project]
         return {
-            "subscriptionId": self.subscription_id, "notificationId": self._notification, "id": str(uuid.uuid4()),
-            "eventType": event_type, "publisherId": "tfs", "scope": "all",
+            "subscriptionId": self.subscription_id,
+            "notificationId": self._notification,
+            "id": str(uuid.uuid4()),
+            "eventType": event_type,
+            "publisherId": "tfs",
+            "scope": "all",
             "message": {"text": text, "html": html_head, "markdown": markdown},
             "detailedMessage": {
                 "text": text + "".join(f"\r\n- {line}" for line in details) + ("\r\n" if details else ""),
-                "html": html_head + ("<ul>\r\n" + "\r\n".join(f"<li>{escape(line)}</li>" for line in details)
-                                     + "</ul>" if details else ""),
+                "html": html_head
+                + (
+                    "<ul>\r\n" + "\r\n".join(f"<li>{escape(line)}</li>" for line in details) + "</ul>"
+                    if details
+                    else ""
+                ),
                 "markdown": markdown + "".join(f"\r\n* {line}" for line in details) + ("\r\n" if details else ""),
             },
-            "resource": resource, "resourceVersion": "1.0",
-            "resourceContainers": {"collection": {**base, "id": sim.collection_id},
-                                   "account": {**base, "id": sim.account_id},
-                                   "project": {**base, "id": project_id}},
+            "resource": resource,
+            "resourceVersion": "1.0",
+            "resourceContainers": {
+                "collection": {**base, "id": sim.collection_id},
+                "account": {**base, "id": sim.account_id},
+                "project": {**base, "id": project_id},
+            },
             "createdDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
         }
 
@@ -1112,12 +1475,20 @@ class _ServiceHooks:
         api = sim._api()
         fields = sim._render_fields(item.fields, as_string=True)
         if deleted:
-            links = {"self": {"href": f"{api}/wit/recyclebin/{item.id}"},
-                     "workItemType": {"href": f"{sim._api(item.project)}/wit/workItemTypes/"
-                                              f"{quote(item.fields['System.WorkItemType'])}"},
-                     "fields": {"href": f"{api}/wit/fields"}}
-            return {"id": item.id, "rev": item.rev, "fields": fields, "_links": links,
-                    "url": f"{api}/wit/recyclebin/{item.id}"}
+            links = {
+                "self": {"href": f"{api}/wit/recyclebin/{item.id}"},
+                "workItemType": {
+                    "href": f"{sim._api(item.project)}/wit/workItemTypes/{quote(item.fields['System.WorkItemType'])}"
+                },
+                "fields": {"href": f"{api}/wit/fields"},
+            }
+            return {
+                "id": item.id,
+                "rev": item.rev,
+                "fields": fields,
+                "_links": links,
+                "url": f"{api}/wit/recyclebin/{item.id}",
+            }
         resource: dict[str, Any] = {"id": item.id, "rev": item.rev, "fields": fields}
         if item.relations:
             resource["relations"] = copy.deepcopy(item.relations)
@@ -1128,14 +1499,19 @@ class _ServiceHooks:
         return resource
 
     def emit_item_event(self, event_type: str, item: _Item, user: SimUser) -> None:
-        verb = {"workitem.created": "created", "workitem.deleted": "deleted", "workitem.restored": "restored",
-                "workitem.commented": "commented on"}[event_type]
+        verb = {
+            "workitem.created": "created",
+            "workitem.deleted": "deleted",
+            "workitem.restored": "restored",
+            "workitem.commented": "commented on",
+        }[event_type]
         details = [f"State: {item.fields['System.State']}"] if event_type == "workitem.created" else []
         resource = self._item_resource(item, deleted=event_type == "workitem.deleted")
         self._publish(self._envelope(event_type, item, user, verb, resource, details))
 
-    def emit_updated(self, item: _Item, old_rev: int, old: dict[str, Any], old_relations: list[dict[str, Any]],
-                     user: SimUser) -> None:
+    def emit_updated(
+        self, item: _Item, old_rev: int, old: dict[str, Any], old_relations: list[dict[str, Any]], user: SimUser
+    ) -> None:
         sim = self.sim
         api = sim._api()
         changed: dict[str, Any] = {"System.Rev": {"oldValue": old_rev, "newValue": item.rev}}
@@ -1150,36 +1526,56 @@ class _ServiceHooks:
                 if after is not None:
                     delta["newValue"] = sim._render_value(name, after, True)
                 changed[name] = delta
-        changed["System.AuthorizedDate"] = {"oldValue": ado_date(old["System.ChangedDate"]),
-                                            "newValue": ado_date(item.changed)}
+        changed["System.AuthorizedDate"] = {
+            "oldValue": ado_date(old["System.ChangedDate"]),
+            "newValue": ado_date(item.changed),
+        }
         changed["System.RevisedDate"] = {"oldValue": ado_date(item.changed), "newValue": FAR_FUTURE}
         resource: dict[str, Any] = {
-            "id": item.rev, "workItemId": item.id, "rev": item.rev,
-            "revisedBy": {"id": user.id, "name": user.identity_string(), "displayName": user.display_name,
-                          "url": f"{sim.origin}/_apis/Identities/{user.id}", "uniqueName": user.email,
-                          "imageUrl": f"{sim.url}/_api/_common/identityImage?id={user.id}"},
-            "revisedDate": FAR_FUTURE, "fields": changed,
+            "id": item.rev,
+            "workItemId": item.id,
+            "rev": item.rev,
+            "revisedBy": {
+                "id": user.id,
+                "name": user.identity_string(),
+                "displayName": user.display_name,
+                "url": f"{sim.origin}/_apis/Identities/{user.id}",
+                "uniqueName": user.email,
+                "imageUrl": f"{sim.url}/_api/_common/identityImage?id={user.id}",
+            },
+            "revisedDate": FAR_FUTURE,
+            "fields": changed,
         }
         added = [r for r in item.relations if r not in old_relations]
         removed = [r for r in old_relations if r not in item.relations]
         if added or removed:
             resource["relations"] = {key: value for key, value in (("added", added), ("removed", removed)) if value}
-        resource["_links"] = {"self": {"href": f"{api}/wit/workItems/{item.id}/updates/{item.rev}"},
-                              "workItemUpdates": {"href": f"{api}/wit/workItems/{item.id}/updates"},
-                              "parent": {"href": f"{api}/wit/workItems/{item.id}"},
-                              "html": {"href": sim.html_url(item.id)}}
+        resource["_links"] = {
+            "self": {"href": f"{api}/wit/workItems/{item.id}/updates/{item.rev}"},
+            "workItemUpdates": {"href": f"{api}/wit/workItems/{item.id}/updates"},
+            "parent": {"href": f"{api}/wit/workItems/{item.id}"},
+            "html": {"href": sim.html_url(item.id)},
+        }
         resource["url"] = f"{api}/wit/workItems/{item.id}/updates/{item.rev}"
-        revision: dict[str, Any] = {"id": item.id, "rev": item.rev,
-                                    "fields": sim._render_fields(item.fields, as_string=True)}
+        revision: dict[str, Any] = {
+            "id": item.id,
+            "rev": item.rev,
+            "fields": sim._render_fields(item.fields, as_string=True),
+        }
         if item.relations:
             revision["relations"] = copy.deepcopy(item.relations)
-        revision["_links"] = {"self": {"href": f"{api}/wit/workItems/{item.id}/revisions/{item.rev}"},
-                              "workItemRevisions": {"href": f"{api}/wit/workItems/{item.id}/revisions"},
-                              "parent": {"href": f"{sim._api(item.project)}/wit/workItems/{item.id}"}}
+        revision["_links"] = {
+            "self": {"href": f"{api}/wit/workItems/{item.id}/revisions/{item.rev}"},
+            "workItemRevisions": {"href": f"{api}/wit/workItems/{item.id}/revisions"},
+            "parent": {"href": f"{sim._api(item.project)}/wit/workItems/{item.id}"},
+        }
         revision["url"] = f"{api}/wit/workItems/{item.id}/revisions/{item.rev}"
         resource["revision"] = revision
-        details = [f"{name.rsplit('.', 1)[-1]}: {value.get('newValue')}" for name, value in changed.items()
-                   if not name.startswith("System.") or name in ("System.State", "System.Title", "System.AssignedTo")]
+        details = [
+            f"{name.rsplit('.', 1)[-1]}: {value.get('newValue')}"
+            for name, value in changed.items()
+            if not name.startswith("System.") or name in ("System.State", "System.Title", "System.AssignedTo")
+        ]
         self._publish(self._envelope("workitem.updated", item, user, "updated", resource, details))
 
     def _publish(self, event: dict[str, Any]) -> None:
@@ -1203,26 +1599,35 @@ def _segment_matches(pattern: str, segment: str) -> bool:
 
 
 def _bad_patch(message: str) -> AdoError:
-    return AdoError(400, f"VS403068: {message}", "JsonPatchOperationException",
-                    "Microsoft.VisualStudio.Services.WebApi.Patch.JsonPatchOperationException, "
-                    "Microsoft.VisualStudio.Services.WebApi")
+    return AdoError(
+        400,
+        f"VS403068: {message}",
+        "JsonPatchOperationException",
+        "Microsoft.VisualStudio.Services.WebApi.Patch.JsonPatchOperationException, "
+        "Microsoft.VisualStudio.Services.WebApi",
+    )
 
 
 def _operations(request: _Request) -> list[dict[str, Any]]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json-patch+json":
-        raise AdoError(415, f"VS402439: The request indicated a Content-Type of \"{content_type}\" for method type "
-                       "\"PATCH\" which is not supported. Valid content types for this method are: "
-                       "application/json-patch+json.", "VssRequestContentTypeNotSupportedException",
-                       "Microsoft.VisualStudio.Services.WebApi.VssRequestContentTypeNotSupportedException, "
-                       "Microsoft.VisualStudio.Services.WebApi")
+        raise AdoError(
+            415,
+            f'VS402439: The request indicated a Content-Type of "{content_type}" for method type '
+            '"PATCH" which is not supported. Valid content types for this method are: '
+            "application/json-patch+json.",
+            "VssRequestContentTypeNotSupportedException",
+            "Microsoft.VisualStudio.Services.WebApi.VssRequestContentTypeNotSupportedException, "
+            "Microsoft.VisualStudio.Services.WebApi",
+        )
     body = request.json()
     if not isinstance(body, list) or not all(isinstance(op, dict) and "op" in op and "path" in op for op in body):
         raise _bad_patch("The body must be a JSON Patch document (a list of operations with op and path).")
     return body
 
 
-def _sort_key(item: _Item, name: str) -> Any:
+def _sort_key(item: _Item, field: str) -> Any:
+    name = field
     value = item.id if name == "System.Id" else item.fields.get(name)
     if isinstance(value, SimUser):
         return value.display_name.lower()
@@ -1230,24 +1635,36 @@ def _sort_key(item: _Item, name: str) -> Any:
 
 
 def _split_wiql(query: str) -> tuple[list[str], str, list[tuple[str, bool]]]:
-    match = re.fullmatch(r"\s*select\s+(?P<select>.+?)\s+from\s+workitems\b(?:\s+where\s+(?P<where>.+?))?"
-                         r"(?:\s+order\s+by\s+(?P<order>.+?))?\s*", query, re.IGNORECASE | re.DOTALL)
+    match = re.fullmatch(
+        r"\s*select\s+(?P<select>.+?)\s+from\s+workitems\b(?:\s+where\s+(?P<where>.+?))?"
+        r"(?:\s+order\s+by\s+(?P<order>.+?))?\s*",
+        query,
+        re.IGNORECASE | re.DOTALL,
+    )
     if not match:
         raise _wiql_error("Expecting SELECT ... FROM WorkItems [WHERE ...] [ORDER BY ...].")
     select = re.findall(r"\[([^\]]+)\]", match.group("select"))
-    order = [(name, (direction or "asc").lower() == "desc") for name, direction in
-             re.findall(r"\[([^\]]+)\]\s*(asc|desc)?", match.group("order") or "", re.IGNORECASE)]
+    order = [
+        (name, (direction or "asc").lower() == "desc")
+        for name, direction in re.findall(r"\[([^\]]+)\]\s*(asc|desc)?", match.group("order") or "", re.IGNORECASE)
+    ]
     return select, match.group("where") or "", order
 
 
 def _wiql_error(message: str) -> AdoError:
-    return AdoError(400, f"TF51006: The query statement is invalid. {message}", "WiqlSyntaxException",
-                    "Microsoft.TeamFoundation.WorkItemTracking.Common.WiqlSyntaxException, "
-                    "Microsoft.TeamFoundation.WorkItemTracking.Common")
+    return AdoError(
+        400,
+        f"TF51006: The query statement is invalid. {message}",
+        "WiqlSyntaxException",
+        "Microsoft.TeamFoundation.WorkItemTracking.Common.WiqlSyntaxException, "
+        "Microsoft.TeamFoundation.WorkItemTracking.Common",
+    )
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<field>\[[^\]]+\])|(?P<string>'(?:[^']|'')*')|(?P<macro>@\w+)|(?P<op>>=|<=|<>|=|<|>)"
-                    r"|(?P<paren>[()])|(?P<word>[A-Za-z]+)|(?P<number>-?\d+(?:\.\d+)?))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<field>\[[^\]]+\])|(?P<string>'(?:[^']|'')*')|(?P<macro>@\w+)|(?P<op>>=|<=|<>|=|<|>)"
+    r"|(?P<paren>[()])|(?P<word>[A-Za-z]+)|(?P<number>-?\d+(?:\.\d+)?))"
+)
 DATE_FIELDS = frozenset({"System.ChangedDate", "System.CreatedDate", "Microsoft.VSTS.Common.StateChangeDate"})
 
 
@@ -1261,7 +1678,7 @@ class _WiqlParser:
             match = _TOKEN.match(text, position)
             if not match or match.end() == position:
                 if text[position:].strip():
-                    raise _wiql_error(f"Unexpected text near '{text[position:position + 20]}'.")
+                    raise _wiql_error(f"Unexpected text near '{text[position : position + 20]}'.")
                 break
             kind = match.lastgroup or ""
             self.tokens.append((kind, match.group(kind)))
@@ -1336,8 +1753,9 @@ class _WiqlParser:
                 raise _wiql_error(f"The date '{literal}' is not valid.") from exc
             has_time = bool(re.search(r"\d[T ]\d", literal))
             if has_time and not self.precise:
-                raise _wiql_error(f"The date '{literal}' has a time component; pass timePrecision=true to compare "
-                                  "times.")
+                raise _wiql_error(
+                    f"The date '{literal}' has a time component; pass timePrecision=true to compare times."
+                )
             return when if self.precise else when.date()
         return literal.lower()
 
@@ -1357,8 +1775,14 @@ def _compare(left: Any, op: str, right: Any) -> bool:
     if left is None:
         return op == "<>"
     try:
-        return {"=": left == right, "<>": left != right, ">": left > right, ">=": left >= right,
-                "<": left < right, "<=": left <= right}[op]
+        return {
+            "=": left == right,
+            "<>": left != right,
+            ">": left > right,
+            ">=": left >= right,
+            "<": left < right,
+            "<=": left <= right,
+        }[op]
     except TypeError:
         return False
 
@@ -1380,7 +1804,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _read_body(self) -> bytes:
@@ -1414,8 +1838,13 @@ class _Handler(BaseHTTPRequestHandler):
             reply = self.sim.handle(request)
         except _SignInPage:
             page = b"<html><head><title>Azure DevOps Services | Sign In</title></head><body></body></html>"
-            reply = _Reply(203, None, stream=iter([page]), content_type="text/html; charset=utf-8",
-                           headers={"Content-Length": str(len(page))})
+            reply = _Reply(
+                203,
+                None,
+                stream=iter([page]),
+                content_type="text/html; charset=utf-8",
+                headers={"Content-Length": str(len(page))},
+            )
         except AdoError as error:
             reply = _Reply(error.status, error.body(), error.headers)
         except Exception as exc:  # a simulator bug: answer like the service does, keep it for the test to see
@@ -1429,22 +1858,41 @@ class _Handler(BaseHTTPRequestHandler):
     def _locate(self, path: str) -> tuple[str | None, list[str]]:
         base = self.sim.base_path
         if not (path == base or path.startswith(base + "/")):
-            raise AdoError(404, "The resource cannot be found.", "HttpException", "System.Web.HttpException, System.Web",
-                           event_id=0)
-        parts = [unquote(part) for part in path[len(base):].split("/") if part]
+            raise AdoError(
+                404,
+                "The resource cannot be found.",
+                "HttpException",
+                "System.Web.HttpException, System.Web",
+                event_id=0,
+            )
+        parts = [unquote(part) for part in path[len(base) :].split("/") if part]
         if "_apis" not in parts:
-            raise AdoError(404, "The resource cannot be found.", "HttpException", "System.Web.HttpException, System.Web",
-                           event_id=0)
+            raise AdoError(
+                404,
+                "The resource cannot be found.",
+                "HttpException",
+                "System.Web.HttpException, System.Web",
+                event_id=0,
+            )
         at = parts.index("_apis")
         if at > 2:
-            raise AdoError(404, "The resource cannot be found.", "HttpException", "System.Web.HttpException, System.Web",
-                           event_id=0)
-        return (parts[0] if at >= 1 else None), parts[at + 1:]  # parts[1] (team) is accepted and ignored
+            raise AdoError(
+                404,
+                "The resource cannot be found.",
+                "HttpException",
+                "System.Web.HttpException, System.Web",
+                event_id=0,
+            )
+        return (parts[0] if at >= 1 else None), parts[at + 1 :]  # parts[1] (team) is accepted and ignored
 
     def _send(self, reply: _Reply) -> None:
         self.send_response(reply.status)
-        headers = {"Content-Type": reply.content_type, "ActivityId": str(uuid.uuid4()),
-                   "X-TFS-ProcessId": str(uuid.uuid4()), **reply.headers}
+        headers = {
+            "Content-Type": reply.content_type,
+            "ActivityId": str(uuid.uuid4()),
+            "X-TFS-ProcessId": str(uuid.uuid4()),
+            **reply.headers,
+        }
         if reply.stream is not None:
             for key, value in headers.items():
                 self.send_header(key, value)

@@ -70,7 +70,9 @@ def parse(tracker: str, body: bytes, headers: Mapping[str, str] | None = None) -
         raise NotATrackerEventError(f"Azure DevOps '{event}' event names no work item (no resource id or url)")
     instance = _instance(payload, resource)
     if instance is None:
-        raise NotATrackerEventError(f"Azure DevOps '{event}' event has no resourceContainers or url to tell the organization from")
+        raise NotATrackerEventError(
+            f"Azure DevOps '{event}' event has no resourceContainers or url to tell the organization from"
+        )
 
     current = as_dict(revision.get("fields")) if kind is ChangeKind.UPDATED else fields
     changes = _changes(fields, resource) if kind is ChangeKind.UPDATED else []
@@ -78,7 +80,7 @@ def parse(tracker: str, body: bytes, headers: Mapping[str, str] | None = None) -
         kind = _refine_update(changes)
     comment = as_dict(resource.get("commentVersionRef"))
     return ChangeEvent(
-        tracker=tracker,  # type: ignore[arg-type]
+        tracker=tracker,
         instance=instance,
         item_id=item_id,
         item_key=item_id,
@@ -141,7 +143,9 @@ def _identity(value: Any) -> ActorRef | None:
     match = _NAME_WITH_UNIQUE.match(name)
     if match:
         unique = match.group("unique").strip()
-        return ActorRef(display_name=match.group("display") or None, unique_name=unique, email=unique if "@" in unique else None)
+        return ActorRef(
+            display_name=match.group("display") or None, unique_name=unique, email=unique if "@" in unique else None
+        )
     return ActorRef(display_name=name)
 
 
@@ -157,7 +161,9 @@ def _actor(kind: ChangeKind, resource: dict, fields: dict, current: dict) -> Act
         if actor is not None:
             return actor
     if "System.ChangedBy" in fields:
-        return _identity(_new_value(fields["System.ChangedBy"]) if kind is ChangeKind.UPDATED else fields["System.ChangedBy"])
+        return _identity(
+            _new_value(fields["System.ChangedBy"]) if kind is ChangeKind.UPDATED else fields["System.ChangedBy"]
+        )
     if kind is ChangeKind.UPDATED:
         return None  # revision.fields holds the revision before this one on old servers: not who changed it
     return _identity(current.get("System.ChangedBy"))
@@ -175,7 +181,9 @@ def _changes(fields: dict, resource: dict) -> list[FieldChangeItem]:
     for side, attr in (("added", "new"), ("removed", "old")):
         for relation in relations.get(side) or []:
             if isinstance(relation, dict) and relation.get("rel"):
-                changes.append(FieldChangeItem(field=f"relation:{relation['rel']}", **{attr: text(relation.get("url"))}))
+                changes.append(
+                    FieldChangeItem(field=f"relation:{relation['rel']}", **{attr: text(relation.get("url"))})
+                )
     return changes
 
 

@@ -22,7 +22,9 @@ def load_object(body: bytes, expected: str) -> dict[str, Any]:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise InvalidRequestError(f"request body is not valid JSON{where}; expected {expected}") from exc
     if not isinstance(data, dict):
-        raise NotATrackerEventError(f"not a tracker event: the body is a JSON {type(data).__name__}; expected {expected}")
+        raise NotATrackerEventError(
+            f"not a tracker event: the body is a JSON {type(data).__name__}; expected {expected}"
+        )
     return data
 
 

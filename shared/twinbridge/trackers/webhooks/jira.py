@@ -22,7 +22,8 @@ from twinbridge.trackers.webhooks.common import (
     text,
 )
 
-EXPECTED = "a Jira webhook event: a JSON object with 'webhookEvent' (jira:issue_created, jira:issue_updated, comment_created, ...)"
+EXPECTED = ("a Jira webhook event: a JSON object with 'webhookEvent' "
+            "(jira:issue_created, jira:issue_updated, comment_created, ...)")
 
 EVENT_KINDS: dict[str, ChangeKind] = {
     "jira:issue_created": ChangeKind.CREATED,
@@ -83,7 +84,7 @@ def parse(tracker: str, body: bytes, headers: Mapping[str, str] | None = None) -
 
     delivery = text(header(headers, "x-atlassian-webhook-identifier")) or body_delivery_id("jira", event, body)
     return ChangeEvent(
-        tracker=tracker,  # type: ignore[arg-type]
+        tracker=tracker,
         instance=instance,
         item_id=item_id,
         item_key=text(issue.get("key")),

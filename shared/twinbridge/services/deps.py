@@ -1,0 +1,138 @@
+"""The ports every use case takes, typed. ``wiring`` builds one per process; tests and benchmarks build their own.
+
+Collaborators are created on first use and their modules imported then, so a handler's cold start only pays for
+what it touches (``benchmarks/import_time.py``); the imports under TYPE_CHECKING give the types without the cost.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from twinbridge.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from mypy_boto3_dynamodb.service_resource import Table
+
+    from twinbridge.models.connection import Connection
+    from twinbridge.models.jobs import Job
+    from twinbridge.peers.client import PeerClient
+    from twinbridge.peers.partner import PartnerNode
+    from twinbridge.store.blobs import AttachmentBucket
+    from twinbridge.store.connections import ConnectionRepository
+    from twinbridge.store.events import EventLog
+    from twinbridge.store.nonces import NonceRepository
+    from twinbridge.store.outbox import OutboxRepository
+    from twinbridge.store.twins import TwinRepository
+    from twinbridge.store.watermarks import WatermarkRepository
+    from twinbridge.trackers.base import TrackerClient
+    from twinbridge.trackers.credentials import TrackerCredentials
+
+class JobQueue(Protocol):
+    """Where use cases put work for the sync worker: SQS (FIFO) in Lambda and the local runtime, in-process in tests."""
+
+    def send(self, job: Job) -> None: ...
+
+
+@dataclass
+class Deps:
+    """Everything a use case needs; tests build one directly with their own table, queue and clients."""
+
+    settings: Settings
+    table: Table
+    peer_client: PeerClient
+    queue: JobQueue
+
+    @functools.cached_property
+    def connections(self) -> ConnectionRepository:
+        from twinbridge.store.connections import ConnectionRepository
+
+        return ConnectionRepository(self.table)
+
+    @functools.cached_property
+    def outbox(self) -> OutboxRepository:
+        from twinbridge.store.outbox import OutboxRepository
+
+        return OutboxRepository(self.table)
+
+    @functools.cached_property
+    def nonces(self) -> NonceRepository:
+        from twinbridge.peers.signing import MAX_SKEW_SECONDS
+        from twinbridge.store.nonces import NonceRepository
+
+        return NonceRepository(self.table, ttl_seconds=2 * MAX_SKEW_SECONDS + 60)
+
+    @functools.cached_property
+    def events(self) -> EventLog:
+        from twinbridge.store.events import EventLog
+
+        return EventLog(self.table)
+
+    @functools.cached_property
+    def twins(self) -> TwinRepository:
+        from twinbridge.store.twins import TwinRepository
+
+        return TwinRepository(self.table)
+
+    @functools.cached_property
+    def watermarks(self) -> WatermarkRepository:
+        from twinbridge.store.watermarks import WatermarkRepository
+
+        return WatermarkRepository(self.table)
+
+    @functools.cached_property
+    def tracker_credentials(self) -> TrackerCredentials | None:
+        """The tracker secret (TRACKER_SECRET_ARN) as TrackerCredentials, read on first use and then kept for the
+        container's life; None when no ARN is configured. A failed read raises and is retried on the next use."""
+        from twinbridge.store.secrets import read_secret
+        from twinbridge.trackers.credentials import TrackerCredentials
+
+        arn = self.settings.tracker_secret_arn
+        if not arn:
+            return None
+        return TrackerCredentials.model_validate_json(read_secret(arn))
+
+    @functools.cached_property
+    def tracker(self) -> TrackerClient | None:
+        """The node's TrackerClient, or None when the tracker is not configured (no base URL or no credentials)."""
+        from twinbridge.trackers.factory import build_client
+
+        credentials = self.tracker_credentials
+        if credentials is None or not self.settings.tracker_base_url:
+            return None
+        return build_client(
+            self.settings.tracker_type, self.settings.tracker_base_url, credentials,
+            alt_base_url=self.settings.tracker_alt_base_url or None, user_agent=f"twinbridge/{self.settings.node_name}",
+        )
+
+    @functools.cached_property
+    def attachments(self) -> AttachmentBucket:
+        """The node's attachment bucket (ATTACHMENTS_BUCKET)."""
+        from twinbridge.store.blobs import AttachmentBucket
+
+        return AttachmentBucket.named(self.settings.attachments_bucket)
+
+    @functools.cached_property
+    def webhook_deliveries(self) -> DynamoDBPersistenceLayer:
+        """Powertools idempotency records for webhook deliveries (store/deliveries.py)."""
+        from twinbridge.store.deliveries import webhook_delivery_records
+
+        return webhook_delivery_records(self.table.name)
+
+    def partner(self, conn: Connection) -> PartnerNode:
+        """The partner node of ``conn``, called with the connection's URL and outbound key.
+
+        Raises:
+            ConflictError: this side may not call the partner (passive, partner private, or no outbound key).
+        """
+        from twinbridge.peers.partner import PartnerNode
+
+        return PartnerNode.of(self.peer_client, conn)
+
+    def partner_at(self, base_url: str, key: bytes) -> PartnerNode:
+        """A partner node known by URL and key only (the invitation handshake, before a connection exists)."""
+        from twinbridge.peers.partner import PartnerNode
+
+        return PartnerNode(self.peer_client, base_url, key)
