@@ -22,11 +22,11 @@ warnings.filterwarnings("ignore", message="Couldn't determine the remaining time
 
 from twinbridge.models.connection import Connection, ConnectionStatus, KeyMaterial, Origin  # noqa: E402
 from twinbridge.models.tracker import ItemFields  # noqa: E402
-from twinbridge.peers.client import PeerClient  # noqa: E402
-from twinbridge.services import inbox, messaging  # noqa: E402
+from twinbridge.peers.partner import PeerClient  # noqa: E402
+from twinbridge.services import messaging, routing  # noqa: E402
 from twinbridge.services.deps import Deps  # noqa: E402
 from twinbridge.services.ingest_webhook import ingest_webhook  # noqa: E402
-from twinbridge.services.jobs import InlineJobQueue  # noqa: E402
+from twinbridge.services.routing import InlineJobQueue  # noqa: E402
 from twinbridge.settings import Settings  # noqa: E402
 from twinbridge.trackers.base import TrackerClient  # noqa: E402
 from twinbridge.trackers.credentials import TrackerCredentials  # noqa: E402
@@ -55,7 +55,8 @@ class BenchPair:
     def transfer(self, source: BenchNode, target: BenchNode) -> int:
         """Hand everything in ``source``'s outbox to ``target`` as a poll or push would, then ack it."""
         messages, _ = source.deps.outbox.pending(CONNECTION_ID, 0, 10_000)
-        acked = messaging.receive(target.deps, target.deps.connections.get(CONNECTION_ID), messages, inbox.KINDS)
+        conn = target.deps.connections.get(CONNECTION_ID)
+        acked = messaging.receive(target.deps, conn, messages, routing.MESSAGE_KINDS)
         source.deps.outbox.ack(CONNECTION_ID, acked)
         return len(messages)
 

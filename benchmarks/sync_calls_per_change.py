@@ -24,7 +24,7 @@ from sync_bench_support import CONNECTION_ID, BenchNode, BenchPair, run, sync_pa
 
 from twinbridge.models.messages import PollRequest
 from twinbridge.models.tracker import ItemFields
-from twinbridge.services import inbox, messaging
+from twinbridge.services import messaging, routing
 
 GOAL = "1 tracker read (the sending side re-reads the item) and 1 tracker write (the receiving side updates its copy)"
 _ID = re.compile(r"^(?:[A-Z][A-Z0-9]*-\d+|\d+)$")  # ACME-7, 10042, 3
@@ -131,7 +131,7 @@ def _serve_poll(pair: BenchPair) -> list:
 def _receive(pair: BenchPair, messages: list) -> None:
     conn = pair.private.deps.connections.get(CONNECTION_ID)
     pair.private.dynamodb_calls.clear()  # the poller's per-round read of its connection
-    messaging.receive(pair.private.deps, conn, messages, inbox.KINDS)
+    messaging.receive(pair.private.deps, conn, messages, routing.MESSAGE_KINDS)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from twinbridge.http.inputs import parse_body, signed_request
 from twinbridge.models import messages
 from twinbridge.models.connection import Connection
 from twinbridge.observability import logger, metrics
-from twinbridge.services import inbox, invitations, messaging, rotation
+from twinbridge.services import invitations, messaging, rotation, routing
 from twinbridge.services.deps import Deps
 from twinbridge.services.peer_auth import authenticate
 from twinbridge.wiring import wiring
@@ -65,7 +65,8 @@ def ping() -> dict:
 @app.post("/peer/v1/messages")
 def push_messages() -> dict:
     deps, conn = authenticate_and_promote()
-    answer = messaging.receive_push(deps, conn, parse_body(app.current_event, messages.PushRequest), inbox.KINDS)
+    body = parse_body(app.current_event, messages.PushRequest)
+    answer = messaging.receive_push(deps, conn, body, routing.MESSAGE_KINDS)
     return answer.model_dump(mode="json")
 
 

@@ -3,8 +3,7 @@ node until shortly before its deadline, completes invitations a private node ini
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from twinbridge.observability import logger, metrics
@@ -14,9 +13,9 @@ from twinbridge.wiring import wiring
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    scheduled = parse(event=event, model=EventBridgeModel)
-    logger.debug("scheduled poll", extra={"scheduled_at": scheduled.time.isoformat()})
+@event_source(data_class=EventBridgeEvent)  # the data class, not the parser: it saves ~100 ms of cold start
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, int]:
+    logger.debug("scheduled poll", extra={"scheduled_at": event.time})
     summary = Poller(wiring(), lambda: context.get_remaining_time_in_millis() / 1000).run()
     metrics.add_metric(name="PeerMessagesApplied", unit="Count", value=summary.messages_applied)
     return {

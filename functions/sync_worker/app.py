@@ -9,7 +9,7 @@ from pydantic import Json
 
 from twinbridge.models.jobs import Job
 from twinbridge.observability import logger, metrics
-from twinbridge.services import jobs
+from twinbridge.services import routing
 from twinbridge.wiring import wiring
 
 
@@ -25,7 +25,7 @@ processor = SqsFifoPartialProcessor(model=JobRecord, skip_group_on_error=True)
 
 
 def record_handler(record: JobRecord) -> None:
-    jobs.handle(wiring(), record.body)
+    routing.handle(wiring(), record.body)
 
 
 @logger.inject_lambda_context(clear_state=True)

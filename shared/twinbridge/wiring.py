@@ -5,11 +5,26 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from twinbridge.models.jobs import Job
 from twinbridge.services.deps import Deps, JobQueue
 from twinbridge.settings import settings
 
 if TYPE_CHECKING:
-    from twinbridge.services.jobs import InlineJobQueue
+    from mypy_boto3_sqs import SQSClient
+
+    from twinbridge.services.routing import InlineJobQueue
+
+
+class SqsJobQueue:
+    """The sync queue on SQS (FIFO): each job is sent with its own message group and de-duplication id."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+
+    def send(self, job: Job) -> None:
+        self._client.send_message(QueueUrl=self._url, MessageBody=job.model_dump_json(), MessageGroupId=job.group,
+                                  MessageDeduplicationId=job.dedup_id)
 
 
 @functools.cache
@@ -21,17 +36,15 @@ def wiring() -> Deps:
     """
     import boto3
 
-    from twinbridge.peers.client import PeerClient
+    from twinbridge.peers.partner import PeerClient
 
     config = settings()
     queue: JobQueue
     inline: InlineJobQueue | None = None
     if config.sync_queue_url:
-        from twinbridge.store.job_queue import SqsJobQueue
-
         queue = SqsJobQueue(boto3.client("sqs"), config.sync_queue_url)
     else:
-        from twinbridge.services.jobs import InlineJobQueue
+        from twinbridge.services.routing import InlineJobQueue
 
         queue = inline = InlineJobQueue()
     deps = Deps(

@@ -29,7 +29,7 @@ RESTRICTED = {
     "botocore": {"store", "wiring", "functions", "twinbridge_tools"},
     "mypy_boto3_dynamodb": {"store", "services", "wiring"},  # types only (TYPE_CHECKING)
     "mypy_boto3_s3": {"store"},
-    "mypy_boto3_sqs": {"store"},
+    "mypy_boto3_sqs": {"wiring"},
     "mypy_boto3_secretsmanager": {"store"},
     "requests": {"trackers", "peers", "twinbridge_tools"},
     "urllib3": {"trackers", "peers", "twinbridge_tools"},

@@ -149,7 +149,7 @@ def test_url_with_password_but_empty_user_name_is_refused():
 
 @pytest.mark.parametrize("given", ["https://globex.example?", "https://globex.example/#"])
 def test_url_with_empty_query_or_fragment_marker_is_refused(given):
-    # peers/client.py builds base_url + "/peer/..." -> "https://globex.example?/peer/..." (path lands in the query)
+    # peers/partner.py builds base_url + "/peer/..." -> "https://globex.example?/peer/..." (path lands in the query)
     with pytest.raises(ValueError):
         validate_peer_url(given)
 

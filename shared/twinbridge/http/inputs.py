@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel
 
 from twinbridge.errors import InvalidRequestError, PayloadTooLargeError
 from twinbridge.peers.signing import SignedRequest
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 MAX_BODY_BYTES = 1024 * 1024  # API Gateway's own payload limit is 10 MB; none of our bodies comes near 1 MB
 

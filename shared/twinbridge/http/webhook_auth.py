@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
-
 from twinbridge.errors import NotFoundError, WebhookAuthenticationError
 from twinbridge.http.inputs import MAX_BODY_BYTES, read_body
 from twinbridge.models.base import TRACKER_KINDS
 from twinbridge.observability import logger
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
     from twinbridge.trackers.credentials import TrackerCredentials
 
 MAX_WEBHOOK_BYTES = MAX_BODY_BYTES

@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
-import requests
-
 from twinbridge.errors import AttachmentTransferError
 from twinbridge.observability import logger
 from twinbridge.streams import HashingWriter, spooled
@@ -25,6 +23,8 @@ def fetch_verified(
     Raises:
         AttachmentTransferError: every attempt failed (the last reason is named).
     """
+    import requests  # on first use: handlers that never download do not pay for it at cold start
+
     last = ""
     for attempt in range(1, attempts + 1):
         with spooled() as buffer:

@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 
     from twinbridge.models.connection import Connection
     from twinbridge.models.jobs import Job
-    from twinbridge.peers.client import PeerClient
-    from twinbridge.peers.partner import PartnerNode
+    from twinbridge.peers.partner import PartnerNode, PeerClient
     from twinbridge.store.blobs import AttachmentBucket
     from twinbridge.store.connections import ConnectionRepository
     from twinbridge.store.events import EventLog

@@ -23,7 +23,7 @@ from twinbridge.observability import logger
 from twinbridge.services import attachments
 from twinbridge.services.deps import Deps
 
-# What this node does with each kind of message a partner sends; the table is passed in (services/inbox.py).
+# What this node does with each kind of message a partner sends; the table is passed in (services/routing.py).
 MessageHandler = Callable[[Deps, Connection, PeerMessage], None]
 KindTable = Mapping[str, MessageHandler]
 

@@ -15,7 +15,7 @@ from twinbridge.errors import TwinbridgeError
 from twinbridge.models.connection import Connection, ConnectionStatus, Origin
 from twinbridge.models.messages import PollRequest
 from twinbridge.observability import logger
-from twinbridge.services import inbox, invitations, messaging, reconcile
+from twinbridge.services import invitations, messaging, reconcile, routing
 from twinbridge.services.deps import Deps
 from twinbridge.trackers.base import TrackerClient
 
@@ -50,7 +50,7 @@ def poll_once(deps: Deps, conn: Connection, wait_seconds: float) -> int:
     if conn.status != ConnectionStatus.ACTIVE:
         return 0  # not applied, not acknowledged: the partner keeps them until the connection is active again
     before = conn.in_seq
-    return messaging.receive(deps, conn, answer.messages, inbox.KINDS) - before
+    return messaging.receive(deps, conn, answer.messages, routing.MESSAGE_KINDS) - before
 
 
 class Poller:

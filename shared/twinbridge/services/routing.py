@@ -1,18 +1,31 @@
-"""The sync worker's one dispatch point: each kind of queued job to the use case that runs it."""
+"""Where work goes, in two explicit tables: each kind of queued job to the use case that runs it (``handle``, the
+sync worker's one dispatch point), and each kind of message a partner sends to its handler (``MESSAGE_KINDS``,
+passed to the message channel by the peer API and the poller)."""
 
 from __future__ import annotations
 
 import functools
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import assert_never
 
 from twinbridge.errors import NotFoundError
 from twinbridge.models.jobs import ApplyJob, DeliverJob, Job, TrackerChangeJob, UnlinkJob
+from twinbridge.models.messages import NOTE_KIND, ROTATE_KIND
+from twinbridge.models.replica import LINKED_KIND, REPLICA_KIND, UNLINKED_KIND
 from twinbridge.observability import logger
-from twinbridge.services import messaging, sync_in, sync_out
+from twinbridge.services import connections, messaging, rotation, sync_in, sync_out
 from twinbridge.services.deps import Deps
+from twinbridge.services.messaging import MessageHandler
+
+MESSAGE_KINDS: Mapping[str, MessageHandler] = {
+    NOTE_KIND: connections.receive_note,
+    ROTATE_KIND: rotation.answer_polled_offer,
+    REPLICA_KIND: sync_in.receive_replica,
+    LINKED_KIND: sync_in.receive_linked,
+    UNLINKED_KIND: sync_in.receive_unlinked,
+}
 
 
 def handle(deps: Deps, job: Job) -> None:
