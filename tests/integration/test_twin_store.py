@@ -57,16 +57,20 @@ def test_saved_twin_reads_back_equal_with_its_maps(twins):
     assert loaded == twin
 
 
-def test_a_held_replica_reads_back_whole_until_released(twins):
+def test_a_held_replica_reads_back_whole_and_is_pending_until_the_twin_applied_it(twins):
+    twin = twins.save(make_twin(in_seq=3))
     assert twins.hold("conn-1", pending_message())
 
-    held = twins.pending("conn-1", "acme:10001")
+    loaded, held = twins.get_with_pending("conn-1", "acme:10001")
+    assert loaded == twin
     assert held.replica.comments[0].body == CANONICAL_HELLO  # rich text kept exactly (JSON text, no Decimals)
     assert held.replica.digest() == pending_message().replica.digest()
-    assert twins.pending_seqs("conn-1") == {"acme:10001": 4}
+    assert twins.received_seqs("conn-1") == {"acme:10001": 4}
 
-    twins.release("conn-1", "acme:10001", 4)
-    assert twins.pending("conn-1", "acme:10001") is None and twins.pending_seqs("conn-1") == {}
+    twin.in_seq = 4  # what the apply records
+    twins.save(twin)
+    assert twins.get_with_pending("conn-1", "acme:10001") == (twin, None)
+    assert twins.last_received("conn-1", "acme:10001").seq == 4  # kept as the last replica received
 
 
 def test_the_inbox_keeps_the_newest_replica(twins):
@@ -75,8 +79,7 @@ def test_the_inbox_keeps_the_newest_replica(twins):
 
     assert not twins.hold("conn-1", pending_message())  # seq 4 arrives late: refused
     assert twins.hold("conn-1", newest)  # the same one again (a redelivery): kept, so its apply is queued again
-    twins.release("conn-1", "acme:10001", 5)  # an apply of an older one does not drop the newer
-    assert twins.pending("conn-1", "acme:10001").seq == 6
+    assert twins.last_received("conn-1", "acme:10001").seq == 6
 
 
 def test_receiving_never_conflicts_with_saving_the_twin(twins):

@@ -11,8 +11,6 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from twinbridge.errors import DeliveryInProgressError, UnsupportedEventError
@@ -23,6 +21,7 @@ from twinbridge.services.deps import Deps, JobQueue
 from twinbridge.trackers.webhooks import parse_webhook
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
@@ -37,17 +36,22 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     return response
 
 
-IDEMPOTENCY_CONFIG = IdempotencyConfig(
-    event_key_jmespath="[tracker, delivery_id]",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=DEDUP_WINDOW_SECONDS,
-    response_hook=_mark_duplicate,
-)
+@functools.cache
+def idempotency_config() -> IdempotencyConfig:
+    """Built on first use: Powertools' idempotency module loads boto3, which no handler imports before it needs it."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="[tracker, delivery_id]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=DEDUP_WINDOW_SECONDS,
+        response_hook=_mark_duplicate,
+    )
 
 
 def track_invocation(context: LambdaContext) -> None:
     """In-progress idempotency records expire with the current invocation (a crashed one frees its deliveries)."""
-    IDEMPOTENCY_CONFIG.register_lambda_context(context)
+    idempotency_config().register_lambda_context(context)
 
 
 def _queue_change(change: ChangeEvent, queue: JobQueue) -> dict[str, Any]:
@@ -59,8 +63,10 @@ def _queue_change(change: ChangeEvent, queue: JobQueue) -> dict[str, Any]:
 @functools.cache
 def _queue_once(persistence: BasePersistenceLayer) -> Callable[..., dict[str, Any]]:
     """``_queue_change`` made idempotent on the delivery id, with records in ``persistence`` (built once per store)."""
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
     queue_once: Callable[..., dict[str, Any]] = idempotent_function(
-        data_keyword_argument="change", persistence_store=persistence, config=IDEMPOTENCY_CONFIG,
+        data_keyword_argument="change", persistence_store=persistence, config=idempotency_config(),
         key_prefix=IDEMPOTENCY_KEY_PREFIX,
     )(_queue_change)
     return queue_once
@@ -91,6 +97,8 @@ def ingest_webhook(
     if technical_user and change.actor is not None and change.actor.matches(technical_user):
         logger.info("webhook ignored: made by the technical user", extra={"kind": change.kind.value})
         return WebhookReceiptResponse(status="ignored", reason="technical user")
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
     try:
         answer = _queue_once(deps.webhook_deliveries)(change=change, queue=deps.queue)
     except IdempotencyAlreadyInProgressError as exc:

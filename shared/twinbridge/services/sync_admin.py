@@ -34,7 +34,7 @@ def summary(deps: Deps, connection_id: str | None = None) -> SyncSummaryResponse
     items = []
     for conn in _connections(deps, connection_id):
         twins = deps.twins.list(conn.id)
-        pending = deps.twins.pending_seqs(conn.id)
+        pending = deps.twins.received_seqs(conn.id)
         queued, more = _outbox_backlog(deps, conn.id)
         items.append(ConnectionSyncSummaryItem(
             connection_id=conn.id, name=conn.name, status=conn.status.value, twins=len(twins),
@@ -222,7 +222,7 @@ def _outbox_backlog(deps: Deps, connection_id: str) -> tuple[int, bool]:
 
 
 def _pending_seq(deps: Deps, twin: Twin) -> int | None:
-    pending = deps.twins.pending(twin.connection_id, twin.twin_id)
+    pending = deps.twins.last_received(twin.connection_id, twin.twin_id)
     return pending.seq if pending is not None and pending.seq > twin.in_seq else None
 
 

@@ -110,12 +110,8 @@ def apply_pending(deps: Deps, connection_id: str, twin_id: str) -> bool:
     except NotFoundError:
         logger.info("apply dropped: the connection was deleted", extra={"connection_id": connection_id})
         return False
-    twin = deps.twins.get(connection_id, twin_id)
-    pending = deps.twins.pending(connection_id, twin_id)
-    if pending is None:
-        return False
-    if twin is None or pending.seq <= twin.in_seq:  # unlinked meanwhile, or applied before a crash released it
-        deps.twins.release(connection_id, twin_id, pending.seq)
+    twin, pending = deps.twins.get_with_pending(connection_id, twin_id)
+    if twin is None or pending is None:  # unlinked meanwhile, or applied already (a redelivered job)
         return False
     client = deps.tracker
     if client is None:
@@ -213,8 +209,7 @@ class _Apply:
             client.delete_attachment(local.key, local_id)
             self.writes.attachments[remote_id] = None
         self.writes.applied, self.writes.applied_at = pending, utcnow()
-        self.record()
-        self.deps.twins.release(self.conn.id, twin.twin_id, pending.seq)
+        self.record()  # in_seq moves to the applied seq: the inbox item is no longer pending
         logger.info("replica applied", extra={"twin": twin.twin_id, "seq": pending.seq})
 
     def _local_item(self) -> TrackerItem | None:

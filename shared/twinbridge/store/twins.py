@@ -1,6 +1,7 @@
 """Twins in the node table, under their connection (deleted with it): the record keyed by twin id, an index
 item from the local item id, a sparse GSI1 entry while the twin has an error, and the twin's inbox: the newest
-replica received from the partner and not applied yet, an item of its own so receiving never races applying."""
+replica received from the partner, an item of its own so receiving never races applying. It is pending while
+its seq is above the twin's ``in_seq``; once applied it stays as the last replica received (no delete to pay)."""
 
 from __future__ import annotations
 
@@ -128,7 +129,22 @@ class TwinRepository:
             if twin.local is not None:
                 batch.delete_item(Key={"PK": pk, "SK": keys.twin_local_sk(twin.local.id)})
 
-    # --- the inbox: the newest replica received and not applied yet ------------------------------------------
+    # --- the inbox: the newest replica received (pending while its seq > the twin's in_seq) --------------------
+    def get_with_pending(self, connection_id: str, twin_id: str) -> tuple[Twin | None, ReplicaMessage | None]:
+        """The twin and the replica waiting to be applied to it, in one consistent read of both items."""
+        pk = keys.connection_pk(connection_id)
+        answer = self._table.meta.client.batch_get_item(RequestItems={self._table.name: {
+            "Keys": [{"PK": pk, "SK": keys.twin_sk(twin_id)}, {"PK": pk, "SK": keys.inbox_sk(twin_id)}],
+            "ConsistentRead": True,
+        }})
+        items = {str(item["SK"]): item for item in answer["Responses"].get(self._table.name, [])}
+        twin_item, inbox_item = items.get(keys.twin_sk(twin_id)), items.get(keys.inbox_sk(twin_id))
+        twin = _load(twin_item) if twin_item else None
+        held = ReplicaMessage.model_validate_json(str(inbox_item["message_json"])) if inbox_item else None
+        if held is not None and twin is not None and held.seq <= twin.in_seq:
+            held = None  # applied already
+        return twin, held
+
     def hold(self, connection_id: str, message: ReplicaMessage) -> bool:
         """Keep ``message`` until it is applied, unless a newer replica already waits; True when kept (the same
         replica again counts as kept: its apply may not have been queued before a crash)."""
@@ -145,14 +161,15 @@ class TwinRepository:
             raise
         return True
 
-    def pending(self, connection_id: str, twin_id: str) -> ReplicaMessage | None:
+    def last_received(self, connection_id: str, twin_id: str) -> ReplicaMessage | None:
+        """The newest replica received for the twin (applied or not: compare its seq with the twin's in_seq)."""
         item = self._table.get_item(
             Key={"PK": keys.connection_pk(connection_id), "SK": keys.inbox_sk(twin_id)}, ConsistentRead=True
         ).get("Item")
         return ReplicaMessage.model_validate_json(str(item["message_json"])) if item else None
 
-    def pending_seqs(self, connection_id: str) -> dict[str, int]:
-        """twin id -> seq of the replica waiting to be applied, for every twin of the connection that has one."""
+    def received_seqs(self, connection_id: str) -> dict[str, int]:
+        """twin id -> seq of the newest replica received, for every twin of the connection that has one."""
         return {
             str(item["SK"]).removeprefix(keys.INBOX_PREFIX): int(str(item["seq"]))
             for item in self._query_all(
@@ -161,17 +178,6 @@ class TwinRepository:
                 ProjectionExpression="SK, seq", ConsistentRead=True,
             )
         }
-
-    def release(self, connection_id: str, twin_id: str, seq: int) -> None:
-        """The replica ``seq`` was applied (or is stale): drop it, unless a newer one has arrived meanwhile."""
-        try:
-            self._table.delete_item(
-                Key={"PK": keys.connection_pk(connection_id), "SK": keys.inbox_sk(twin_id)},
-                ConditionExpression="seq <= :seq", ExpressionAttributeValues={":seq": seq},
-            )
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise
 
     def _query_all(self, **query: Any) -> builtins.list[dict[str, Any]]:
         found: builtins.list[dict[str, Any]] = []
