@@ -31,6 +31,13 @@ class PayloadTooLargeError(InvalidRequestError):
     code = "payload_too_large"
 
 
+class RefusedMessageError(InvalidRequestError):
+    """A partner message this node will never act on (it claims what the partner may not claim); it is acknowledged,
+    recorded on the connection's activity log, and skipped, so it neither blocks the channel nor is retried."""
+
+    code = "message_refused"
+
+
 class NotATrackerEventError(InvalidRequestError):
     """The body is JSON but not a webhook event of the tracker the endpoint serves (a REST response, a stray POST)."""
 

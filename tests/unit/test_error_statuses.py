@@ -27,6 +27,7 @@ EXPECTED = [
     (errors.WebhookAuthenticationError("X-Hub-Signature does not match"), 401),
     (errors.PayloadTooLargeError("2 MB; at most 1 MB"), 413),
     (errors.NotATrackerEventError("a REST response"), 400),
+    (errors.RefusedMessageError("twin a:1 was never shared"), 400),
     (errors.UnsupportedEventError("a worklog"), 400),
     (errors.DeliveryInProgressError("delivery d-1 is being processed"), 409),
     (errors.AttachmentTransferError("SHA-256 mismatch"), 500),

@@ -87,7 +87,7 @@ class UnlinkJob(_TwinJob):
     """The partner deleted its item: mark our copy and forget the twin."""
 
     type: Literal["sync.unlink"] = "sync.unlink"
-    reason: str = ""
+    reason: str = Field(default="", description="not used: the note on our copy never shows partner text")
     message_id: str = Field(default="", description="the partner message that asked for it")
 
     def dedup_key(self) -> str:

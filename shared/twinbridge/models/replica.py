@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from twinbridge.models.base import StrictModel
 
@@ -18,56 +18,99 @@ UNLINKED_KIND = "sync.unlinked"
 
 
 
+# Every field a partner sends is bounded (it is another organization's input). The whole replica must also fit
+# one outbox item (DynamoDB's 400 KB): the sending side checks MAX_REPLICA_BYTES before it queues one.
+MAX_REPLICA_BYTES = 350_000
+MAX_COMMENTS = 500
+MAX_COMMENT_BYTES = 64_000  # canonical JSON of one comment body (Jira caps a comment at 32,767 characters)
+MAX_DESCRIPTION_BYTES = 128_000
+MAX_ATTACHMENTS = 100
+MAX_ATTACHMENT_BYTES = 2 * 1024**3  # what a replica may declare; downloads have a lower limit of their own
+MAX_LABELS = 100
+MAX_CUSTOM_FIELDS_BYTES = 32_000
+ID = r"^[A-Za-z0-9._:@-]{1,128}$"  # tracker ids: Jira issue/comment ids, ADO work item/comment ids, GUIDs
+# "<origin side's short name>:<origin item id>" (short names: models.connection.SHORT_NAME_PATTERN)
+TWIN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}:[A-Za-z0-9._-]{1,128}$"
+Name = Annotated[str, Field(max_length=255)]
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str))
+
+
+def _bounded_json(value: Any, limit: int, what: str) -> Any:
+    if value is not None and _json_size(value) > limit:
+        raise ValueError(f"{what} is larger than {limit} bytes of canonical JSON")
+    return value
+
+
 class ItemIdentity(StrictModel):
-    id: str
-    key: str
-    url: str = ""
+    id: str = Field(pattern=ID)
+    key: str = Field(min_length=1, max_length=255)
+    url: str = Field(default="", max_length=2048)
 
 
 class Person(StrictModel):
-    display_name: str = ""
-    email: str | None = None
-    account_id: str | None = None
+    display_name: str = Field(default="", max_length=255)
+    email: str | None = Field(default=None, max_length=320)
+    account_id: str | None = Field(default=None, max_length=255)
 
 
 class ReplicaComment(StrictModel):
-    id: str
+    id: str = Field(pattern=ID)
     author: Person | None = None
     body: dict[str, Any] = Field(description="canonical rich text (richtext.serialize)")
     created: datetime | None = None
     updated: datetime | None = None
+
+    @field_validator("body")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _bounded_json(value, MAX_COMMENT_BYTES, "a comment body")  # type: ignore[no-any-return]
 
     def digest(self) -> str:
         return _digest(self.body)
 
 
 class ReplicaAttachment(StrictModel):
-    id: str
-    filename: str
-    size: int | None = None
-    mime_type: str | None = None
-    sha256: str
-    object_key: str | None = Field(default=None, description="where the sender staged the bytes (its bucket)")
-    url: str | None = Field(default=None, description="short-lived presigned GET, added when the message is sent")
+    id: str = Field(pattern=ID)
+    filename: str = Field(min_length=1, max_length=255)
+    size: int | None = Field(default=None, ge=0, le=MAX_ATTACHMENT_BYTES)
+    mime_type: str | None = Field(default=None, max_length=255)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    object_key: str | None = Field(default=None, max_length=1024,
+                                   description="where the sender staged the bytes (its bucket)")
+    url: str | None = Field(default=None, max_length=4096,
+                            description="short-lived presigned GET, added when the message is sent")
 
 
 class Replica(StrictModel):
     """The item's state as its side shares it (only what the outgoing rules let through)."""
 
     item: ItemIdentity
-    project: str
-    type: str
-    summary: str
+    project: Name
+    type: Name
+    summary: str = Field(max_length=1000)  # trackers keep 255; the writer trims what it writes
     description: dict[str, Any] | None = None
-    labels: list[str] = Field(default_factory=list)
-    status: str | None = None
-    priority: str | None = None
+    labels: list[Name] = Field(default_factory=list, max_length=MAX_LABELS)
+    status: Name | None = None
+    priority: Name | None = None
     reporter: Person | None = None
     assignee: Person | None = None
-    comments: list[ReplicaComment] = Field(default_factory=list)
-    attachments: list[ReplicaAttachment] = Field(default_factory=list)
+    comments: list[ReplicaComment] = Field(default_factory=list, max_length=MAX_COMMENTS)
+    attachments: list[ReplicaAttachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     updated: datetime
+
+    @field_validator("description")
+    @classmethod
+    def _bounded_description(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _bounded_json(value, MAX_DESCRIPTION_BYTES, "the description")  # type: ignore[no-any-return]
+
+    @field_validator("custom_fields")
+    @classmethod
+    def _bounded_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _bounded_json(value, MAX_CUSTOM_FIELDS_BYTES, "custom_fields")  # type: ignore[no-any-return]
 
     def digest(self) -> str:
         """What the receiving side would see: unchanged digest = nothing to send. Ignores URLs, timestamps of
@@ -83,25 +126,31 @@ class ReplicaMessage(StrictModel):
     """``sync.replica``: the newest state of one twin's item on the sending side. ``seq`` grows per twin and
     direction, so the receiver applies a replica at most once and never an older one after a newer one."""
 
-    twin_id: str
-    seq: int = Field(ge=1)
-    based_on: int = Field(default=0, ge=0, description="the highest replica seq the sender had applied from us")
-    origin: str = Field(description="short name of the side the item was created on")
+    twin_id: str = Field(pattern=TWIN_ID_PATTERN)
+    seq: int = Field(ge=1, le=2**53)
+    based_on: int = Field(default=0, ge=0, le=2**53,
+                          description="the highest replica seq the sender had applied from us")
+    origin: str = Field(max_length=40, description="short name of the side the item was created on")
     replica: Replica
+
+    @property
+    def origin_side(self) -> str:
+        """The short name the twin id names as the item's origin."""
+        return self.twin_id.split(":", 1)[0]
 
 
 class LinkedMessage(StrictModel):
     """``sync.linked``: the receiving side created its copy; here is its identity (for status and links)."""
 
-    twin_id: str
+    twin_id: str = Field(pattern=TWIN_ID_PATTERN)
     item: ItemIdentity
 
 
 class UnlinkedMessage(StrictModel):
     """``sync.unlinked``: the item was deleted on the sending side; the copy stays, the link goes."""
 
-    twin_id: str
-    reason: str
+    twin_id: str = Field(pattern=TWIN_ID_PATTERN)
+    reason: str = Field(max_length=200)
 
 
 FIELDS = ("type", "summary", "description", "labels")

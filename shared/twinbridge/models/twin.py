@@ -20,9 +20,13 @@ class CommentLink(BaseModel):
 
 
 class AttachmentLink(BaseModel):
+    """A remote attachment and the local one standing for it. ``owned``: this side uploaded it for the partner
+    (only those are ever deleted on the partner's word); False: an attachment this side already had, linked by hash."""
+
     model_config = ConfigDict(extra="forbid")
     local_id: str
     sha256: str
+    owned: bool = True
 
 
 class StagedAttachment(BaseModel):

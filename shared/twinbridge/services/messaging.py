@@ -6,7 +6,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from twinbridge.errors import ConnectionInactiveError
+from pydantic import ValidationError
+
+from twinbridge.errors import ConnectionInactiveError, RefusedMessageError
 from twinbridge.models.connection import Connection, ConnectionStatus, utcnow
 from twinbridge.models.jobs import DeliverJob
 from twinbridge.models.messages import (
@@ -80,7 +82,9 @@ def receive(deps: Deps, conn: Connection, messages: list[PeerMessage], kinds: Ki
     """Apply messages in seq order exactly once, each by its kind's handler; returns the highest seq applied (the ack).
 
     A kind this node does not know stops the batch unacknowledged: it is redelivered, never lost,
-    and the error log says to upgrade this node.
+    and the error log says to upgrade this node. A message whose payload is invalid or claims what the partner
+    may not claim is refused: acknowledged, recorded on the connection's activity log, never acted on (retrying
+    it could never succeed, and holding it back would stop the channel).
     """
     for message in sorted(messages, key=lambda m: m.seq):
         current = conn.in_seq
@@ -98,12 +102,27 @@ def receive(deps: Deps, conn: Connection, messages: list[PeerMessage], kinds: Ki
                 extra={"connection_id": conn.id, "kind": message.kind, "seq": message.seq},
             )
             break
-        handler(deps, conn, message)
+        try:
+            handler(deps, conn, message)
+        except (ValidationError, RefusedMessageError) as exc:
+            _refuse(deps, conn, message, exc)
         if not deps.connections.advance_in_seq(conn.id, current, message.seq):
             conn = deps.connections.get(conn.id)  # someone else applied it concurrently
             continue
         conn.in_seq = message.seq
     return conn.in_seq
+
+
+def _refuse(deps: Deps, conn: Connection, message: PeerMessage, exc: ValidationError | RefusedMessageError) -> None:
+    if isinstance(exc, ValidationError):  # field names and error types only: never the values a partner sent
+        reason = "invalid " + ", ".join(sorted({f"{'.'.join(map(str, e['loc']))} ({e['type']})"
+                                                for e in exc.errors(include_input=False)})[:5])
+    else:
+        reason = exc.message
+    logger.warning("partner message refused", extra={"connection_id": conn.id, "kind": message.kind,
+                                                     "seq": message.seq, "reason": reason[:300]})
+    deps.events.record(conn.id, "message.refused", f"#{message.seq} {message.kind}: {reason}"[:1000],
+                       event_id=message.message_id[:64])
 
 
 def receive_push(deps: Deps, conn: Connection, body: PushRequest, kinds: KindTable) -> PushResponse:

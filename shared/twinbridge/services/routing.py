@@ -41,8 +41,8 @@ def handle(deps: Deps, job: Job) -> None:
                 logger.info("delivery dropped: the connection was deleted", extra={"connection_id": connection_id})
         case ApplyJob(connection_id=connection_id, twin_id=twin_id):
             sync_in.apply_pending(deps, connection_id, twin_id)
-        case UnlinkJob(connection_id=connection_id, twin_id=twin_id, reason=reason):
-            sync_in.unlink(deps, connection_id, twin_id, reason)
+        case UnlinkJob(connection_id=connection_id, twin_id=twin_id):
+            sync_in.unlink(deps, connection_id, twin_id)
         case _:
             assert_never(job)
 

@@ -16,6 +16,7 @@ from twinbridge.errors import (
     AttachmentTransferError,
     ConcurrentModificationError,
     NotFoundError,
+    RefusedMessageError,
     TrackerNotFoundError,
 )
 from twinbridge.models.connection import Connection, utcnow
@@ -46,9 +47,14 @@ TYPES_CACHE_SECONDS = 300
 
 
 def receive_replica(deps: Deps, conn: Connection, message: PeerMessage) -> None:
-    """Keep the replica in the twin's inbox and queue its apply; the channel never waits on the tracker."""
+    """Keep the replica in the twin's inbox and queue its apply; the channel never waits on the tracker.
+
+    Raises:
+        RefusedMessageError: the replica claims a twin the partner may not write (see ``_check_claim``).
+    """
     incoming = ReplicaMessage.model_validate(message.payload)
     twin = deps.twins.get(conn.id, incoming.twin_id)
+    _check_claim(conn, incoming, twin)
     if twin is not None and incoming.seq <= twin.in_seq:
         logger.info("replica already applied", extra={"twin": incoming.twin_id, "seq": incoming.seq})
         return
@@ -63,37 +69,66 @@ def receive_replica(deps: Deps, conn: Connection, message: PeerMessage) -> None:
     deps.queue.send(ApplyJob(connection_id=conn.id, twin_id=incoming.twin_id, seq=incoming.seq))
 
 
+def _check_claim(conn: Connection, incoming: ReplicaMessage, twin: Twin | None) -> None:
+    """Who originated a twin decides who may write it. A twin id names its origin side: the partner may start
+    twins in its own namespace only, and may send replicas of its copies of our items only for twins we started
+    (a twin id in our namespace that we never shared would take over the item we create next under that id)."""
+    side = incoming.origin_side
+    if incoming.origin != side:
+        raise RefusedMessageError(f"replica for {incoming.twin_id} names {incoming.origin!r} as its origin")
+    if side == conn.remote_short_name:
+        if twin is not None and twin.origin != "remote":
+            raise RefusedMessageError(f"twin {incoming.twin_id} was started on this side, not by the partner")
+    elif side == conn.local_short_name:
+        if twin is None or twin.origin != "local":
+            raise RefusedMessageError(f"twin {incoming.twin_id} is in this side's namespace but was never shared")
+    else:
+        raise RefusedMessageError(f"twin {incoming.twin_id} names neither side of the connection as its origin")
+
+
 def _only_if_new(twin: Twin) -> bool:
     return twin.version == 0
 
 
 def receive_linked(deps: Deps, conn: Connection, message: PeerMessage) -> None:
+    """The partner created its copy of one of our items: remember which it is (for status and links)."""
     linked = LinkedMessage.model_validate(message.payload)
+    twin = deps.twins.get(conn.id, linked.twin_id)
+    if twin is None:
+        return  # unlinked meanwhile: it stays gone
+    if twin.origin != "local":
+        raise RefusedMessageError(f"twin {linked.twin_id} was started by the partner: it has no copy to announce")
+    deps.twins.update(conn.id, linked.twin_id, functools.partial(_record_remote, linked.item), current=twin)
 
-    def record(twin: Twin) -> bool:
-        twin.remote = linked.item
-        return True
 
-    deps.twins.update(conn.id, linked.twin_id, record)  # a twin unlinked meanwhile stays gone
+def _record_remote(item: ItemIdentity, twin: Twin) -> None:
+    twin.remote = item
 
 
 def receive_unlinked(deps: Deps, conn: Connection, message: PeerMessage) -> None:
-    """The tracker is written by the sync worker, after any apply queued before it for this twin."""
+    """The partner deleted an item it started: the tracker is written by the sync worker, after any apply queued
+    before it for this twin. The partner may end only twins it started: a partner's copy of one of our items being
+    deleted does not unlink our item (its next change shares it again)."""
     unlinked = UnlinkedMessage.model_validate(message.payload)
-    deps.queue.send(UnlinkJob(connection_id=conn.id, twin_id=unlinked.twin_id, reason=unlinked.reason,
-                              message_id=message.message_id))
-
-
-def unlink(deps: Deps, connection_id: str, twin_id: str, reason: str) -> None:
-    """The partner deleted its item: our copy stays, marked with a comment, and the link goes."""
-    twin = deps.twins.get(connection_id, twin_id)
+    twin = deps.twins.get(conn.id, unlinked.twin_id)
     if twin is None:
+        return
+    if twin.origin != "remote":
+        raise RefusedMessageError(f"twin {unlinked.twin_id} was started on this side: the partner may not unlink it")
+    deps.queue.send(UnlinkJob(connection_id=conn.id, twin_id=unlinked.twin_id, message_id=message.message_id))
+
+
+def unlink(deps: Deps, connection_id: str, twin_id: str) -> None:
+    """The partner deleted the item it started: our copy stays, marked with our own fixed note, and the link goes.
+    Nothing the partner wrote goes into the note (its reason is not shown)."""
+    twin = deps.twins.get(connection_id, twin_id)
+    if twin is None or twin.origin != "remote":
         return
     conn = deps.connections.get(connection_id)
     client = deps.tracker
     if client is not None and twin.local is not None:
         try:
-            client.add_comment(twin.local.key, basic_rules.unlink_notice(conn.remote_short_name, reason,
+            client.add_comment(twin.local.key, basic_rules.unlink_notice(conn.remote_short_name, "deleted there",
                                                                          client.text_format))
         except TrackerNotFoundError:
             pass
@@ -206,7 +241,9 @@ class _Apply:
             self.writes.attachments[attachment.id] = _copy_attachment(client, self.twin, local, attachment)
             self.record()
         for remote_id, local_id in plan.attachments_delete:
-            client.delete_attachment(local.key, local_id)
+            link = twin.attachment_map.get(remote_id)
+            if link is not None and link.owned:  # never one this side had before the partner named its hash
+                client.delete_attachment(local.key, local_id)
             self.writes.attachments[remote_id] = None
         self.writes.applied, self.writes.applied_at = pending, utcnow()
         self.record()  # in_seq moves to the applied seq: the inbox item is no longer pending
@@ -267,10 +304,10 @@ def _copy_attachment(
     present = {a.id for a in local.attachments}
     for link in twin.attachment_map.values():
         if link.sha256 == attachment.sha256 and link.local_id in present:
-            return AttachmentLink(local_id=link.local_id, sha256=attachment.sha256)
+            return AttachmentLink(local_id=link.local_id, sha256=attachment.sha256, owned=False)
     for local_id, staged in twin.staged.items():
-        if staged.sha256 == attachment.sha256 and local_id in present:
-            return AttachmentLink(local_id=local_id, sha256=attachment.sha256)
+        if staged.sha256 == attachment.sha256 and local_id in present:  # our own file, shared from here
+            return AttachmentLink(local_id=local_id, sha256=attachment.sha256, owned=False)
     if not attachment.url:
         raise AttachmentTransferError(f"attachment {attachment.filename!r} arrived without a download URL")
     with fetch_verified(attachment.url, attachment.sha256) as (stream, size):
