@@ -5,7 +5,7 @@ errors typed."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound=BaseModel)
 PEER_PREFIX = "/peer/v1"
+MAX_ANSWER_BYTES = 48 * 1024 * 1024  # a full poll answer: 100 messages of at most ~350 KB each, with room
 
 
 class PeerClient:
@@ -77,30 +78,55 @@ class PeerClient:
             **sign(key, method, path, query_string, raw),
         }
         url = base_url.rstrip("/") + path + (f"?{query_string}" if query_string else "")
-        try:
-            response = self._session.request(
-                method, url, data=raw if body is not None else None, headers=headers, timeout=timeout or self._timeout
-            )
+        try:  # no redirects: a partner must not bounce our signed request (or our node) to another host
+            with self._session.request(method, url, data=raw if body is not None else None, headers=headers,
+                                       timeout=timeout or self._timeout, stream=True,
+                                       allow_redirects=False) as response:
+                status, reason = response.status_code, response.reason
+                content = _read_capped(response, MAX_ANSWER_BYTES)
         except requests.Timeout as exc:
             raise RemoteError(f"partner node at {base_url} did not answer in time") from exc
         except requests.RequestException as exc:
             raise RemoteError(f"partner node at {base_url} is unreachable ({type(exc).__name__})") from exc
-        if response.status_code >= 400:
-            code, message = "remote_error", response.reason
-            try:
-                data = response.json()
-                code, message = data.get("error", code), data.get("message", message)
-            except (ValueError, AttributeError):
-                pass
-            raise RemoteError(
-                f"partner node answered {response.status_code}: {message}",
-                status=response.status_code,
-                remote_code=code,
-            )
+        data = _json_or_none(content)
+        if status >= 300:
+            code, message = "remote_error", reason or ""
+            if isinstance(data, dict):
+                code, message = str(data.get("error", code)), str(data.get("message", message))
+            raise RemoteError(f"partner node answered {status}: {printable(message, 300)}", status=status,
+                              remote_code=printable(code, 64))
         try:
-            return response_model.model_validate(response.json() if response.content else {})
-        except (ValueError, json.JSONDecodeError) as exc:
+            return response_model.model_validate(data if content else {})
+        except ValueError as exc:  # pydantic's ValidationError included
             raise RemoteError(f"partner node at {base_url} sent an unreadable answer") from exc
+
+
+def _read_capped(response: requests.Response, cap: int) -> bytes:
+    """The answer's body, refusing to read past ``cap`` bytes (a partner could answer endlessly)."""
+    chunks, total = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        total += len(chunk)
+        if total > cap:
+            raise RemoteError(f"partner node's answer is larger than {cap} bytes; not read")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_or_none(content: bytes) -> Any:
+    """Parsed JSON, or None when the bytes are not JSON (or nest deeper than the parser's recursion limit)."""
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+
+
+def printable(text: str, limit: int) -> str:
+    """``text`` safe to put in our own messages and logs: no control or bidi characters, bounded."""
+    cleaned = "".join(ch if ch.isprintable() and not 0x202A <= ord(ch) <= 0x202E and not 0x2066 <= ord(ch) <= 0x2069
+                      else " " for ch in text)
+    return cleaned[:limit] + ("…" if len(cleaned) > limit else "")
 
 
 class PartnerNode:

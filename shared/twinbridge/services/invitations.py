@@ -188,13 +188,16 @@ def fetch_acceptance(deps: Deps, conn: Connection) -> bool:
     acceptance = deps.partner_at(conn.remote_url, fetch_key).fetch_acceptance(conn.id)
     if acceptance is None:
         return False  # not accepted yet
-    agreed = crypto.agree(
-        ephemeral_private,
-        b64d(acceptance.acceptor_public_key),
-        context=conn.id,
-        binding_secret=invitation_secret,
-        first_party=True,
-    )
+    try:
+        agreed = crypto.agree(
+            ephemeral_private,
+            b64d(acceptance.acceptor_public_key),
+            context=conn.id,
+            binding_secret=invitation_secret,
+            first_party=True,
+        )
+    except ValueError as exc:
+        raise RemoteError("the partner's acceptance carries no valid X25519 public key; not completed") from exc
     deps.partner_at(conn.remote_url, agreed.outbound).confirm(ConfirmRequest(initiator_node=deps.settings.node_name))
     _complete(deps, conn, agreed, acceptance.acceptor_node)
     deps.connections.save(conn)

@@ -10,9 +10,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from twinbridge.errors import TwinbridgeError
-from twinbridge.models.connection import Connection, ConnectionStatus, Origin
+from twinbridge.models.connection import Connection, ConnectionStatus, Origin, utcnow
 from twinbridge.models.messages import PollRequest
 from twinbridge.observability import logger
 from twinbridge.services import invitations, messaging, reconcile, routing
@@ -38,8 +39,11 @@ def should_poll(deps: Deps, conn: Connection) -> bool:
     return not deps.settings.node_public and conn.can_call_remote and conn.status == ConnectionStatus.ACTIVE
 
 
-def awaits_acceptance(conn: Connection) -> bool:
-    return conn.origin == Origin.INITIATOR and conn.status == ConnectionStatus.PENDING and conn.remote_url is not None
+def awaits_acceptance(conn: Connection, now: datetime) -> bool:
+    """An invitation this (private) node issued to a public partner, still valid: its acceptance is fetched."""
+    expired = conn.invitation_expires_at is not None and now >= conn.invitation_expires_at
+    return (conn.origin == Origin.INITIATOR and conn.status == ConnectionStatus.PENDING and conn.remote_url is not None
+            and not expired)
 
 
 def poll_once(deps: Deps, conn: Connection, wait_seconds: float) -> int:
@@ -118,8 +122,9 @@ class Poller:
             logger.warning("comment sweep failed", extra={"error": exc.message})
 
     def _scan(self) -> None:
+        now = utcnow()
         for conn in self._deps.connections.list():
-            if awaits_acceptance(conn):
+            if awaits_acceptance(conn, now):
                 self._guarded(conn.id, self._fetch_acceptance, conn)
             elif conn.can_call_remote and conn.status == ConnectionStatus.ACTIVE:
                 if should_poll(self._deps, conn):
@@ -132,11 +137,15 @@ class Poller:
             self.summary.handshakes_completed += 1
 
     def _guarded(self, connection_id: str, func: Callable[..., object], *args: object) -> None:
+        """One connection's step: whatever it raises is that connection's problem, never the run's."""
         try:
             func(*args)
         except TwinbridgeError as exc:
             self.summary.errors += 1
             logger.warning("poller step failed", extra={"connection_id": connection_id, "error": exc.message})
+        except Exception:  # a bug, or a partner answer nobody foresaw: logged with its stack, the others go on
+            self.summary.errors += 1
+            logger.exception("poller step crashed", extra={"connection_id": connection_id})
 
     def _ensure_worker(self, connection_id: str) -> None:
         with self._lock:
