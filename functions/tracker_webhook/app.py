@@ -24,8 +24,8 @@ def receive_tracker_webhook(tracker: str) -> tuple[dict, int]:
     deps = wiring()
     logger.append_keys(tracker=tracker[:40])
     request = verified_webhook(  # 404 wrong tracker, 413 too large, 401 unauthenticated: before any parsing
-        app.current_event, tracker, deps.settings.tracker_type, credentials=lambda: deps.tracker_credentials
-    )
+        app.current_event, tracker, deps.settings.tracker_type, credentials=lambda: deps.webhook_credentials
+    )  # the webhook secret only: this internet-facing function is never granted the tracker credentials
     receipt = ingest_webhook(deps, tracker, request.body, request.headers)
     metrics.add_metric(name=METRIC_BY_STATUS[receipt.status], unit=MetricUnit.Count, value=1)
     return receipt.model_dump(mode="json", exclude_none=True), 202

@@ -73,7 +73,7 @@ def _signed_webhook(side, item_key: str, delivery_id: str) -> tuple[bytes, dict]
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    secret = json.loads(secrets.get_secret_value(SecretId=f"{node.name}/tracker-credentials")["SecretString"])
+    secret = json.loads(secrets.get_secret_value(SecretId=f"{node.name}/webhook-secret")["SecretString"])
     issue = requests.get(
         f"{node.tracker_url}/rest/api/3/issue/{item_key}", timeout=10, auth=(node.person["email"], node.person["token"])
     ).json()

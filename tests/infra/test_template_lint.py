@@ -14,6 +14,7 @@ PLACEHOLDER_PARAMETERS = {
     "TrackerType": "jira-cloud",
     "TrackerBaseUrl": "https://acme.atlassian.net",
     "TrackerSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:twinbridge-tracker-AbCdEf",
+    "WebhookSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:twinbridge-webhook-AbCdEf",
     "TechnicalUser": "twinbridge-bot",
 }
 
@@ -67,3 +68,42 @@ def test_deployed_peer_function_exists_only_on_public_nodes(transformed):
     assert peer and all(resources[name].get("Condition") == "IsPublic" for name in peer)
     unconditional = {"TrackerWebhookFunction", "AdminApiFunction", "SyncWorkerFunction", "PollerFunction"}
     assert all("Condition" not in resources[name] for name in unconditional)
+
+
+def _role_statements(resources: dict, function: str) -> list[dict]:
+    role = resources[f"{function}Role"]["Properties"]
+    return [statement for policy in role.get("Policies", []) for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def test_deployed_roles_grant_secrets_only_where_they_are_read(transformed):
+    """After SAM expands its policy templates: which role may call secretsmanager:GetSecretValue on what."""
+    from tests.infra.stack_rules import SECRETS_READ, references
+
+    resources = transformed["Resources"]
+    for function, expected in SECRETS_READ.items():
+        secret_statements = [
+            s for s in _role_statements(resources, function)
+            if any(str(action).startswith("secretsmanager:") for action in s["Action"])
+        ]
+        granted = set().union(*(references(s["Resource"]) for s in secret_statements))
+        assert granted == expected, f"{function}: {sorted(granted)}"
+    webhook_role = json.dumps(resources["TrackerWebhookFunctionRole"])
+    assert "TrackerSecretArn" not in webhook_role and "WebhookSecretArn" in webhook_role
+
+
+def test_deployed_functions_reserve_concurrency_and_log_to_their_own_group(transformed):
+    resources = transformed["Resources"]
+    deployed = {name: res["Properties"] for name, res in resources.items() if res["Type"] == "AWS::Lambda::Function"}
+    assert len(deployed) == 5
+    for name, function in deployed.items():
+        assert function["ReservedConcurrentExecutions"] == {"Ref": name.replace("Function", "Concurrency")}, name
+        group = function["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+    (mapping,) = [res["Properties"] for res in resources.values() if res["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "SyncWorkerConcurrency"}}
+
+
+def test_deployed_api_stage_writes_access_logs(transformed):
+    (stage,) = [res["Properties"] for res in transformed["Resources"].values() if res["Type"] == "AWS::ApiGatewayV2::Stage"]
+    assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]}
+    assert "$context.requestId" in stage["AccessLogSettings"]["Format"]

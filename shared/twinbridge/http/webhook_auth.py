@@ -4,8 +4,10 @@
 - Jira Data Center: the node's token in the webhook URL (``?token=``) or in an ``X-Twinbridge-Token`` header.
 - Azure DevOps service hooks: basic auth (``webhook_username`` + ``webhook_secret``) or ``X-Twinbridge-Token``.
 
-The secret is ``TrackerCredentials.webhook_secret``; no secret configured means every delivery is refused.
-Callers only ever see one generic 401 message; the precise reason goes to the node's log.
+The secret is ``WebhookCredentials.webhook_secret``, from the node's webhook secret (``WEBHOOK_SECRET_ARN``, the
+only secret the webhook function may read; see ``Deps.webhook_credentials``). No secret configured, or a secret that
+cannot be read, means every delivery is refused. Callers only ever see one generic 401 message; the precise reason
+goes to the node's log.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from twinbridge.observability import logger
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-    from twinbridge.trackers.credentials import TrackerCredentials
+    from twinbridge.trackers.credentials import TrackerCredentials, WebhookCredentials
+
+    # The webhook fields are all that is read; a TrackerCredentials (an older combined secret) has them too.
+    Credentials = WebhookCredentials | TrackerCredentials
 
 MAX_WEBHOOK_BYTES = MAX_BODY_BYTES
 TOKEN_HEADER = "x-twinbridge-token"
@@ -88,12 +93,12 @@ def check_basic_auth(authorization: str | None, username: str | None, secret: by
         raise WebhookAuthenticationError("basic auth user name or password does not match")
 
 
-def verify_webhook(request: WebhookRequest, credentials: TrackerCredentials | None) -> None:
+def verify_webhook(request: WebhookRequest, credentials: Credentials | None) -> None:
     """Authenticate one delivery for its tracker; raises WebhookAuthenticationError (401) on any doubt."""
     secret_value = credentials.webhook_secret.get_secret_value() if credentials and credentials.webhook_secret else ""
     secret = secret_value.encode()
     if not secret:
-        raise WebhookAuthenticationError("no webhook_secret in the tracker secret: every delivery is refused")
+        raise WebhookAuthenticationError("no webhook_secret configured (WebhookSecretArn): every delivery is refused")
     headers = request.headers
     if request.tracker == "jira-cloud":
         check_hub_signature(request.body, headers.get(SIGNATURE_HEADER), secret)
@@ -147,7 +152,7 @@ def read_webhook(event: APIGatewayProxyEventV2, tracker: str) -> WebhookRequest:
 
 
 def verified_webhook(
-    event, tracker: str, node_tracker: str, credentials: Callable[[], TrackerCredentials | None]
+    event, tracker: str, node_tracker: str, credentials: Callable[[], Credentials | None]
 ) -> WebhookRequest:
     """Path check (404), size check (413), then authentication (401) before anything parses the body.
 
@@ -159,11 +164,24 @@ def verified_webhook(
     try:
         loaded = credentials()
     except Exception as exc:
-        logger.error("tracker secret could not be read; refusing webhooks", extra={"error": type(exc).__name__})
-        raise WebhookAuthenticationError(f"tracker secret unavailable ({type(exc).__name__})") from exc
+        logger.error("webhook secret could not be read; refusing webhooks", extra=_describe(exc))
+        raise WebhookAuthenticationError(f"webhook secret unavailable ({type(exc).__name__})") from exc
     try:
         verify_webhook(request, loaded)
     except WebhookAuthenticationError as exc:
         logger.warning("webhook refused", extra={"tracker": tracker, "reason": exc.reason})
         raise
     return request
+
+
+def _describe(exc: Exception) -> dict[str, object]:
+    """What to log about a secret that could not be loaded: the error type and, for a document that does not
+    validate, the offending field names (never their values: the message of a validation error quotes the input)."""
+    described: dict[str, object] = {"error": type(exc).__name__}
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            described["fields"] = sorted({".".join(map(str, e.get("loc", ()))) for e in errors(include_input=False)})
+        except TypeError:  # not a pydantic ValidationError after all
+            pass
+    return described

@@ -1,14 +1,18 @@
-"""Tracker credentials as stored in the node's Secrets Manager secret (``TrackerSecretArn``), one JSON object.
+"""Secrets Manager documents of a node: the tracker credentials (``TrackerSecretArn``) and the webhook secret
+(``WebhookSecretArn``), each one JSON object.
 
-Which fields apply depends on the tracker:
+Tracker credentials (read by the admin API, the sync worker and the poller); which fields apply depends on the
+tracker:
 
 - Jira Cloud: ``email`` + ``api_token`` (basic auth), or ``oauth_token`` (OAuth 2.0 bearer).
 - Jira Data Center/Server: ``pat`` (personal access token, bearer), or ``username`` + ``password`` (basic).
 - Azure DevOps: ``pat`` (sent as basic auth with an empty user name, as Microsoft documents).
 
-Webhook intake: ``webhook_secret`` (Jira Cloud admin webhooks: the HMAC secret behind ``X-Hub-Signature``;
-Jira DC: the per-node token in the webhook URL's query or header; Azure DevOps: the basic-auth password or the
-custom header value of the service hook), ``webhook_username`` (Azure DevOps basic auth only).
+Webhook secret (read by the tracker webhook function only, which never sees the tracker credentials):
+``webhook_secret`` (Jira Cloud admin webhooks: the HMAC secret behind ``X-Hub-Signature``; Jira DC: the per-node
+token in the webhook URL's query or header; Azure DevOps: the basic-auth password or the custom header value of the
+service hook), ``webhook_username`` (Azure DevOps basic auth only). Before the split these two fields lived in the
+tracker secret; ``TrackerCredentials`` still accepts them there so older secrets keep validating.
 """
 
 from __future__ import annotations
@@ -30,6 +34,15 @@ class BearerAuth(AuthBase):
         return "BearerAuth(***)"
 
 
+class WebhookCredentials(BaseModel):
+    """The webhook secret (``WebhookSecretArn``): what authenticates tracker deliveries, and nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    webhook_secret: SecretStr | None = None
+    webhook_username: str | None = None
+
+
 class TrackerCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,6 +62,10 @@ class TrackerCredentials(BaseModel):
         if (self.username is None) != (self.password is None):
             raise ValueError("username and password go together (Jira Data Center basic auth)")
         return self
+
+    def webhook_credentials(self) -> WebhookCredentials:
+        """The webhook fields of an older, combined tracker secret (only used when WEBHOOK_SECRET_ARN is unset)."""
+        return WebhookCredentials(webhook_secret=self.webhook_secret, webhook_username=self.webhook_username)
 
     def auth_for(self, kind: str) -> AuthBase:
         """The requests auth for ``kind``; a ValueError says which fields are missing."""

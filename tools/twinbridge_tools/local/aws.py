@@ -30,7 +30,8 @@ class LocalResources:
     sync_queue_url: str
     dead_letter_queue_url: str
     bucket: str
-    secret_arn: str
+    secret_arn: str  # the tracker secret (TrackerSecretArn)
+    webhook_secret_arn: str  # the webhook secret (WebhookSecretArn), the only one the webhook function reads
 
 
 class EmbeddedAws:
@@ -55,8 +56,11 @@ class EmbeddedAws:
     def stop(self) -> None:
         self._server.stop()
 
-    def provision(self, node_name: str, tracker_secret: dict[str, str] | None = None) -> LocalResources:
-        """Create what template.yaml declares, with the template's own key schema and queue settings."""
+    def provision(
+        self, node_name: str, tracker_secret: dict[str, str] | None = None, webhook_secret: dict[str, str] | None = None
+    ) -> LocalResources:
+        """Create what template.yaml declares, with the template's own key schema and queue settings, and the node's
+        two secrets: the tracker credentials and the webhook secret."""
         import boto3
 
         session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
@@ -101,9 +105,14 @@ class EmbeddedAws:
         session.client("s3", **kwargs).create_bucket(
             Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
         )
-        secret_arn = session.client("secretsmanager", **kwargs).create_secret(
+        secrets = session.client("secretsmanager", **kwargs)
+        secret_arn = secrets.create_secret(
             Name=f"{node_name}/tracker-credentials",
             SecretString=json.dumps(tracker_secret or {}),  # TrackerCredentials JSON; {} = no tracker configured
+        )["ARN"]
+        webhook_secret_arn = secrets.create_secret(
+            Name=f"{node_name}/webhook-secret",
+            SecretString=json.dumps(webhook_secret or {}),  # WebhookCredentials JSON; {} = every delivery refused
         )["ARN"]
         return LocalResources(
             endpoint=self.endpoint,
@@ -112,4 +121,5 @@ class EmbeddedAws:
             dead_letter_queue_url=dlq_url,
             bucket=bucket,
             secret_arn=secret_arn,
+            webhook_secret_arn=webhook_secret_arn,
         )

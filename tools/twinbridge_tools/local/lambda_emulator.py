@@ -35,9 +35,16 @@ class LocalLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def _container_main(module_path: str, handler_name: str, function_name: str, timeout: float, connection) -> None:
-    """The container process: load the handler once (the cold start), then serve invocations."""
+def _container_main(
+    module_path: str, handler_name: str, function_name: str, timeout: float, connection, withheld: tuple[str, ...] = ()
+) -> None:
+    """The container process: drop the variables this function is not given, load the handler once (the cold
+    start), then serve invocations."""
     import importlib.util
+    import os
+
+    for name in withheld:
+        os.environ.pop(name, None)
 
     spec = importlib.util.spec_from_file_location("app", module_path)
     if spec is None or spec.loader is None:
@@ -64,11 +71,11 @@ class InvocationError(RuntimeError):
 
 
 class _Container:
-    def __init__(self, spec: FunctionSpec, function_name: str) -> None:
+    def __init__(self, spec: FunctionSpec, function_name: str, withheld: tuple[str, ...] = ()) -> None:
         self._connection, child = _SPAWN.Pipe()
         self._process = _SPAWN.Process(
             target=_container_main,
-            args=(str(spec.module_path), spec.handler_name, function_name, float(spec.timeout), child),
+            args=(str(spec.module_path), spec.handler_name, function_name, float(spec.timeout), child, withheld),
             name=f"lambda-{function_name}",
             daemon=True,
         )
@@ -118,15 +125,17 @@ class _Container:
 
 
 class LambdaEmulator:
-    def __init__(self, spec: FunctionSpec, node: str) -> None:
+    def __init__(self, spec: FunctionSpec, node: str, withheld: tuple[str, ...] = ()) -> None:
+        """``withheld``: environment variables of the node process this function's containers do not get."""
         self.spec = spec
         self.function_name = f"{node}-{spec.logical_id}"
+        self.withheld = withheld
         self._containers: list[_Container] = []
         self._available = threading.Condition(threading.Lock())
 
     def prewarm(self) -> _Container:
         """Start one container now (it loads in the background; ``wait_ready`` joins it)."""
-        container = _Container(self.spec, self.function_name)
+        container = _Container(self.spec, self.function_name, self.withheld)
         with self._available:
             self._containers.append(container)
         return container
@@ -141,7 +150,7 @@ class LambdaEmulator:
                 if len(self._containers) < MAX_CONTAINERS:
                     break
                 self._available.wait(0.5)  # throttled: every container is busy
-        container = _Container(self.spec, self.function_name)  # a cold start, outside the pool lock
+        container = _Container(self.spec, self.function_name, self.withheld)  # a cold start, outside the pool lock
         container.lock.acquire()
         try:
             container.wait_ready()

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from twinbridge_tools.local.aws import CREDENTIALS, EmbeddedAws, LocalResources
 from twinbridge_tools.local.events import http_api_event, scheduled_event, sqs_event
 from twinbridge_tools.local.lambda_emulator import LambdaEmulator
-from twinbridge_tools.local.template import HttpRoute, functions, schedule_seconds
+from twinbridge_tools.local.template import HttpRoute, functions, schedule_seconds, withheld_variables
 from twinbridge_tools.local.trackers import LocalTracker, start_tracker
 
 LOCAL_RETRY_VISIBILITY_SECONDS = 5
@@ -52,6 +52,7 @@ class LocalNode:
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
         tracker_secret: dict[str, str] = {}
+        webhook_secret: dict[str, str] = {}
         if self.options.simulated_project:
             self.tracker = start_tracker(
                 self.options.tracker_type, self.options.name, self.url, self.options.simulated_project
@@ -59,16 +60,20 @@ class LocalNode:
             self.options.tracker_base_url = self.tracker.base_url
             self.options.technical_user = self.tracker.technical_user
             tracker_secret = self.tracker.credentials
+            webhook_secret = self.tracker.webhook_credentials
         self._aws = EmbeddedAws(self.options.aws_port)
         self._aws.start()
-        self.resources = self._aws.provision(self.options.name, tracker_secret)
+        self.resources = self._aws.provision(self.options.name, tracker_secret, webhook_secret)
         os.environ.update(self._environment(self.resources))
         conditions = {"IsPublic": self.options.public}
         warming = []
-        for spec in functions():
+        specs = functions()
+        for spec in specs:
             if spec.condition is not None and not conditions.get(spec.condition, False):
                 continue  # e.g. a private node deploys no peer API at all
-            emulator = LambdaEmulator(spec, self.options.name)
+            # As deployed: a function only sees the template's variables it is given (the webhook function gets
+            # WEBHOOK_SECRET_ARN and not TRACKER_SECRET_ARN), although the node's process holds them all.
+            emulator = LambdaEmulator(spec, self.options.name, withheld_variables(spec, specs))
             warming.append(emulator.prewarm())
             self.emulators[spec.logical_id] = emulator
             self.routes += [(route, emulator) for route in spec.routes]
@@ -114,12 +119,14 @@ class LocalNode:
             "TRACKER_TYPE": o.tracker_type,
             "TRACKER_BASE_URL": o.tracker_base_url,
             "TRACKER_SECRET_ARN": res.secret_arn,
+            "WEBHOOK_SECRET_ARN": res.webhook_secret_arn,
             "TECHNICAL_USER": o.technical_user,
             "TECHNICAL_USER_GUARD": "true" if o.technical_user_guard else "false",
             "NODE_PUBLIC": "true" if o.public else "false",
             "TABLE_NAME": res.table_name,
             "SYNC_QUEUE_URL": res.sync_queue_url,
             "ATTACHMENTS_BUCKET": res.bucket,
+            "LOCAL_RUNTIME": "true",  # partners and buckets live on loopback here (plain http, 127.0.0.1)
             "LONG_POLL_SECONDS": str(o.long_poll_seconds),
             "POWERTOOLS_SERVICE_NAME": "twinbridge",
             "POWERTOOLS_METRICS_NAMESPACE": "Twinbridge",

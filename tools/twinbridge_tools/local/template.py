@@ -79,7 +79,7 @@ class FunctionSpec:
     routes: tuple[HttpRoute, ...] = ()
     queues: tuple[str, ...] = ()
     schedules: tuple[str, ...] = ()
-    environment: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)  # Globals' variables and the function's own
 
     @property
     def module_path(self) -> Path:
@@ -129,10 +129,20 @@ def functions(path: str | None = None) -> list[FunctionSpec]:
                 routes=tuple(routes),
                 queues=tuple(queues),
                 schedules=tuple(schedules),
-                environment=globals_.get("Environment", {}).get("Variables", {}),
+                environment={
+                    **globals_.get("Environment", {}).get("Variables", {}),
+                    **props.get("Environment", {}).get("Variables", {}),
+                },
             )
         )
     return specs
+
+
+def withheld_variables(spec: FunctionSpec, specs: list[FunctionSpec]) -> tuple[str, ...]:
+    """Variables the template gives some other function but not ``spec`` (the webhook function gets the webhook
+    secret's ARN, never the tracker secret's): the local runtime removes them from that function's containers."""
+    declared = {name for other in specs for name in other.environment}
+    return tuple(sorted(declared - set(spec.environment)))
 
 
 def schedule_seconds(expression: str) -> float:

@@ -26,7 +26,8 @@ class LocalTracker:
     base_url: str
     project: str  # the first of the projects
     technical_user: str
-    credentials: dict[str, str]  # the node's tracker secret (TrackerCredentials JSON)
+    credentials: dict[str, str]  # the node's tracker secret (TrackerCredentials JSON): the technical user only
+    webhook_credentials: dict[str, str]  # the node's webhook secret (WebhookCredentials JSON)
     people: list[Person] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -60,7 +61,8 @@ def start_tracker(kind: str, node_name: str, node_url: str, projects: str) -> Lo
         ado.add_user(bot.name, bot.email, pat=bot.secret)
         ado.add_user(person.name, person.email, pat=person.secret)
         ado.hooks.subscribe(hook_url, basic=("twinbridge", hook_secret))
-        credentials = {"pat": bot.secret, "webhook_secret": hook_secret, "webhook_username": "twinbridge"}
+        credentials = {"pat": bot.secret}
+        webhook_credentials = {"webhook_secret": hook_secret, "webhook_username": "twinbridge"}
         technical_user = bot.email
         sim: Any = ado
     else:
@@ -78,7 +80,7 @@ def start_tracker(kind: str, node_name: str, node_url: str, projects: str) -> Lo
         for key in keys:
             jira.add_project(key)
         credentials = {"email": bot.email, "api_token": bot.secret} if cloud else {"pat": bot.secret}
-        credentials["webhook_secret"] = hook_secret
+        webhook_credentials = {"webhook_secret": hook_secret}
         technical_user = bot.account_id
         sim = jira
     return LocalTracker(
@@ -88,5 +90,6 @@ def start_tracker(kind: str, node_name: str, node_url: str, projects: str) -> Lo
         project=project,
         technical_user=technical_user,
         credentials=credentials,
+        webhook_credentials=webhook_credentials,
         people=[bot, person],
     )
