@@ -62,9 +62,14 @@ def _load(value: Any) -> Any:
                 raise ValueError(f"unknown field {key!r} on rich-text node {name}")
             loaded = _load(item)
             if key == "marks":
+                if not isinstance(loaded, list):
+                    raise ValueError(f"marks of rich-text node {name} are not a list")
                 loaded = tuple(loaded)
             kwargs[key] = loaded
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # a required field is missing
+            raise ValueError(f"rich-text node {name} lacks a required field") from exc
     if isinstance(value, list):
         return [_load(item) for item in value]
     if isinstance(value, dict):

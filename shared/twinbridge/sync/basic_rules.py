@@ -1,5 +1,9 @@
 """Basic mode, the fixed rules: summary, description, labels (Jira labels <-> ADO tags), comments (all public,
-with a byline), attachments and issue type. Pure: tracker items in, a replica or a plan of operations out."""
+with a byline), attachments and issue type. Pure: tracker items in, a replica or a plan of operations out.
+
+Everything in a received replica is the partner's, so hostile: ``plan`` passes its rich text through the content
+policy (``richtext.policy``) before rendering, and its summary, labels, type, author names and file names through
+the short-text rules below (docs/security.md, "Content from the partner")."""
 
 from __future__ import annotations
 
@@ -22,10 +26,15 @@ from twinbridge.models.twin import Twin
 from twinbridge.richtext import from_canonical, to_canonical
 from twinbridge.richtext.model import Document, Mark, Paragraph, Text
 from twinbridge.richtext.normalize import normalized
+from twinbridge.richtext.policy import NAME_LIMIT, clean_line, partner_content, safe_filename
 from twinbridge.richtext.serialize import from_json, to_json
 
 MARKER_PREFIX = "twinbridge-"
 FALLBACK_TYPE = "Task"
+SUMMARY_LIMIT = 255  # Jira's summary and Azure DevOps' System.Title (a String field) hold at most 255 characters
+LABEL_LIMIT = 255  # a Jira label holds at most 255 characters
+TYPE_LIMIT = 255
+REASON_LIMIT = 200
 
 
 def marker_for(connection_id: str, twin_id: str) -> str:
@@ -147,26 +156,54 @@ def adapt_label(label: str, target: Target) -> str:
     return label if target.labels_allow_spaces else re.sub(r"\s+", "_", label.strip())
 
 
-def render(body: dict[str, Any] | None, target: Target, losses: list[str], what: str) -> NativeText | None:
+def partner_summary(summary: str) -> str:
+    """The partner's summary as our tracker may hold it: one clean line (no control, bidi or zero-width characters),
+    at most ``SUMMARY_LIMIT`` characters."""
+    return clean_line(summary, SUMMARY_LIMIT)
+
+
+def partner_labels(labels: list[str], target: Target) -> list[str]:
+    """The partner's labels, cleaned and adapted, without empty ones and without any shaped like our correlation
+    marker (in any case): a partner cannot plant a marker that makes a retried create adopt the wrong item."""
+    kept = set()
+    for label in labels:
+        clean = adapt_label(clean_line(label, LABEL_LIMIT, ellipsis=False), target)
+        if clean and not is_marker(clean.lower()):
+            kept.add(clean)
+    return sorted(kept)
+
+
+def render(body: dict[str, Any] | None, target: Target, losses: list[str], what: str,
+           byline: Paragraph | None = None) -> NativeText | None:
+    """The partner's canonical JSON in the target format, after the content policy; ``byline`` (ours) goes first.
+    What the policy and the conversion changed is added to ``losses`` under ``what``."""
     if body is None:
         return None
-    converted = from_canonical(from_json(body), target.text_format)
-    losses += [f"{what}: {loss.kind}: {loss.detail}" for loss in converted.losses]
+    policed = partner_content(from_json(body))
+    document = Document(blocks=[byline, *policed.document.blocks]) if byline else policed.document
+    converted = from_canonical(document, target.text_format)
+    losses += [f"{what}: {loss.kind}: {loss.detail}" for loss in [*policed.losses, *converted.losses]]
     return NativeText(format=target.text_format, content=converted.content)
+
+
+def byline_for(comment: ReplicaComment, target: Target) -> Paragraph:
+    """"Name (side) wrote:" in bold, on one line: the name cannot carry line breaks or bidi tricks to fake another."""
+    who = clean_line(comment.author.display_name, NAME_LIMIT) if comment.author else ""
+    words = f"{who or 'Someone'} ({target.remote_short_name}) wrote:"
+    return Paragraph(children=[Text(words, marks=(Mark("strong"),))])
 
 
 def comment_body(comment: ReplicaComment, target: Target, losses: list[str]) -> NativeText:
     """The partner's comment with a byline naming its author and side, since the technical user posts it."""
-    who = comment.author.display_name if comment.author and comment.author.display_name else "Someone"
-    document = from_json(comment.body)
-    byline = Paragraph(children=[Text(f"{who} ({target.remote_short_name}) wrote:", marks=(Mark("strong"),))])
-    document = Document(blocks=[byline, *document.blocks])
-    return render(to_json(document), target, losses, f"comment {comment.id}")  # type: ignore[return-value]
+    body = render(comment.body, target, losses, f"comment {comment.id}", byline_for(comment, target))
+    assert body is not None
+    return body
 
 
 def unlink_notice(remote_short_name: str, reason: str, text_format: TextFormat) -> NativeText:
     """The comment left on our copy when the partner's item is deleted: the copy stays, the sync ends."""
-    words = f"twinbridge: the linked item on {remote_short_name} was deleted ({reason}); this copy is no longer synced."
+    why = clean_line(reason, REASON_LIMIT) or "no reason given"
+    words = f"twinbridge: the linked item on {remote_short_name} was deleted ({why}); this copy is no longer synced."
     note = Document(blocks=[Paragraph(children=[Text(words)])])
     return NativeText(format=text_format, content=from_canonical(note, text_format).content)
 
@@ -211,19 +248,20 @@ def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None
     # converted only when it may be written: no conversion work, and no losses reported, for an untouched field
     wanted = local is None or "description" in take
     description = render(replica.description, target, result.losses, "description") if wanted else None
-    labels = sorted({adapt_label(label, target) for label in replica.labels})
-    item_type = choose_type(replica.type, target)
+    summary = partner_summary(replica.summary)
+    labels = partner_labels(replica.labels, target)
+    item_type = choose_type(clean_line(replica.type, TYPE_LIMIT), target)
     if local is None:
         result.create = ItemFields(
             type=item_type,
-            summary=replica.summary,
+            summary=summary,
             description=description,
             labels=[*labels, marker_for(twin.connection_id, twin.twin_id)],
         )
     else:
         changes: dict[str, Any] = {}
-        if "summary" in take and local.summary != replica.summary:
-            changes["summary"] = replica.summary
+        if "summary" in take and local.summary != summary:
+            changes["summary"] = summary
         if wanted and not same_text(local.description, description):
             changes["description"] = description or empty_text(target.text_format)
         markers = [label for label in local.labels if is_marker(label)]
@@ -261,7 +299,8 @@ def _plan_attachments(replica: Replica, twin: Twin, local: TrackerItem | None, r
     for attachment in replica.attachments:
         link = twin.attachment_map.get(attachment.id)
         if link is None:  # one the partner added; a copy someone removed here is not forced back
-            result.attachments_add.append(attachment)
+            safe = attachment.model_copy(update={"filename": safe_filename(attachment.filename)})
+            result.attachments_add.append(safe)
     result.attachments_delete = [
         (remote_id, link.local_id)
         for remote_id, link in twin.attachment_map.items()

@@ -1,10 +1,58 @@
-"""Human-readable output for admin commands (``--json`` prints the API's JSON instead)."""
+"""Human-readable output for admin commands (``--json`` prints the API's JSON instead).
+
+Every string shown comes from the node's API and may have come from a partner or a tracker (names, keys, URLs,
+error reasons), so each renderer shows control, bidi and other invisible characters escaped (``\\x1b``): a partner
+cannot clear the admin's screen, set the window title, forge a line or reorder what is shown."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import unicodedata
+from collections.abc import Callable
+from typing import Any, cast
+
+# control (C0, DEL, C1), format (bidi overrides and isolates, zero-width), surrogates, line and paragraph separators
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+def printable(value: Any) -> str:
+    """``value`` as text a terminal only displays: every control, format or separator character is shown as its
+    escape (``\\x1b``, ``\\u202e``) instead of acting on the terminal or reordering the line."""
+    text = value if isinstance(value, str) else str(value)
+    return "".join(_escape(ch) if unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if ch in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _neutralized_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {key: _neutralized_values(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_neutralized_values(item) for item in value)
+    return value
+
+
+def _neutralized[**P](render: Callable[P, str]) -> Callable[P, str]:
+    """Run ``render`` on a copy of its arguments whose every string went through ``printable``."""
+
+    @functools.wraps(render)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
+        clean_args = cast(Any, _neutralized_values(args))
+        clean_kwargs = cast(Any, _neutralized_values(kwargs))
+        return render(*clean_args, **clean_kwargs)
+
+    return wrapper
+
+
+@_neutralized
 def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
     if not rows:
         return "(none)"
@@ -15,6 +63,7 @@ def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+@_neutralized
 def connection_rows(connections: list[dict[str, Any]]) -> str:
     rows = [
         {
@@ -59,6 +108,7 @@ _DETAIL_FIELDS = [
 ]
 
 
+@_neutralized
 def connection_detail(conn: dict[str, Any]) -> str:
     lines = []
     for key, label in _DETAIL_FIELDS:
@@ -77,6 +127,7 @@ def connection_detail(conn: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@_neutralized
 def test_report(report: dict[str, Any]) -> str:
     marks = {"ok": "OK     ", "failed": "FAILED ", "skipped": "SKIPPED"}
     lines = ["internal test:"]
@@ -88,6 +139,7 @@ def test_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@_neutralized
 def node_info(info: dict[str, Any]) -> str:
     tracker = info.get("tracker", {})
     return "\n".join(
@@ -105,6 +157,7 @@ def _count(value: int, more: bool) -> str:
     return f"{value}+" if more else str(value)
 
 
+@_neutralized
 def sync_summary(connections: list[dict[str, Any]]) -> str:
     rows = [{**c, "queued": _count(c["queued_for_partner"], c["queued_for_partner_more"])} for c in connections]
     return table(
@@ -128,6 +181,7 @@ def _side(identity: dict[str, Any] | None) -> str | None:
     return f"{key}  {identity['url']}" if identity.get("url") else key
 
 
+@_neutralized
 def twin_detail(twin: dict[str, Any]) -> str:
     error = twin.get("last_error")
     fields: list[tuple[str, Any]] = [
@@ -156,10 +210,12 @@ def twin_detail(twin: dict[str, Any]) -> str:
     return "\n".join(f"{label + ':':<26}{value}" for label, value in fields if value is not None)
 
 
+@_neutralized
 def twin_details(twins: list[dict[str, Any]]) -> str:
     return "\n\n".join(twin_detail(twin) for twin in twins) or "(none)"
 
 
+@_neutralized
 def sync_errors(errors: list[dict[str, Any]]) -> str:
     rows = [
         {
@@ -185,6 +241,7 @@ def sync_errors(errors: list[dict[str, Any]]) -> str:
     )
 
 
+@_neutralized
 def retry_report(result: dict[str, Any]) -> str:
     verbs = {"queued": "queued", "failed": "FAILED"}
     lines = []
