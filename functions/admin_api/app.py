@@ -1,22 +1,46 @@
-"""Admin API (AWS_IAM auth on the HTTP API): connections, invitations, keys, test connection, node info, sync state."""
+"""Admin API (AWS_IAM auth on the HTTP API): connections, invitations, keys, test connection, node info, sync state.
+
+Each decorator describes its models for the OpenAPI document (docs/openapi/admin-api.json, written by
+benchmarks/openapi_documents.py).
+"""
 
 from __future__ import annotations
+
+import re
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from twinbridge.errors import InvalidRequestError
+from twinbridge.errors import InvalidRequestError, NotFoundError
 from twinbridge.http.errors import install_error_handlers
 from twinbridge.http.inputs import parse_body
+from twinbridge.http.openapi import documented
 from twinbridge.models import admin
-from twinbridge.models.sync_admin import SyncRetryRequest
+from twinbridge.models.sync_admin import (
+    SyncErrorsResponse,
+    SyncRetryRequest,
+    SyncRetryResponse,
+    SyncSummaryResponse,
+    TwinStatusResponse,
+)
 from twinbridge.observability import logger, metrics
 from twinbridge.services import connections, invitations, rotation, sync_admin
 from twinbridge.wiring import wiring
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
+
+CONNECTION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+MAX_QUERY_CHARS = 256
+CONNECTION_QUERY = ("connection", "only this connection (its id)")
+
+
+def _connection_id(value: str) -> str:
+    """A connection id from the path; anything that cannot be one is simply not found (never a storage error)."""
+    if not CONNECTION_ID.fullmatch(value):
+        raise NotFoundError("no such connection on this node")
+    return value
 
 
 def _seen_as() -> str | None:
@@ -28,83 +52,133 @@ def _seen_as() -> str | None:
     return f"{scheme}://{domain}"
 
 
-@app.get("/admin/v1/node")
+@app.get("/admin/v1/node", **documented(summary="This node: name, public or private, tracker, technical user",
+                                        response=admin.NodeInfoResponse))
 def node_info() -> dict:
     return connections.node_info(wiring())
 
 
-@app.get("/admin/v1/connections")
+@app.get("/admin/v1/connections", **documented(summary="Every connection", response=admin.ConnectionListResponse))
 def list_connections() -> dict:
     return {"connections": [conn.public_view() for conn in wiring().connections.list()]}
 
 
-@app.post("/admin/v1/connections/invitations")
+@app.post(
+    "/admin/v1/connections/invitations",
+    **documented(summary="Create a pending connection and its single-use invitation code", status=201,
+                 request=admin.InitiateRequest, response=admin.InitiateResponse),
+)
 def initiate() -> tuple[dict, int]:
     conn, code = invitations.initiate(wiring(), parse_body(app.current_event, admin.InitiateRequest), _seen_as())
     metrics.add_metric(name="InvitationCreated", unit="Count", value=1)
     return {"connection": conn.public_view(), "invitation_code": code}, 201
 
 
-@app.post("/admin/v1/connections/accept")
+@app.post(
+    "/admin/v1/connections/accept",
+    **documented(summary="Accept a partner's invitation code", status=201, request=admin.AcceptInvitationRequest,
+                 response=admin.ConnectionResponse, errors=(409, 410, 502)),
+)
 def accept() -> tuple[dict, int]:
     conn = invitations.accept(wiring(), parse_body(app.current_event, admin.AcceptInvitationRequest), _seen_as())
     return {"connection": conn.public_view()}, 201
 
 
-@app.post("/admin/v1/connections/manual")
+@app.post(
+    "/admin/v1/connections/manual",
+    **documented(summary="Add a connection with keys both admins type (IssueSYNC style)", status=201,
+                 request=admin.ManualConnectionRequest, response=admin.ConnectionResponse, errors=(409,)),
+)
 def add_manual() -> tuple[dict, int]:
     conn = connections.add_manual(wiring(), parse_body(app.current_event, admin.ManualConnectionRequest))
     return {"connection": conn.public_view()}, 201
 
 
-@app.get("/admin/v1/connections/<connection_id>")
+@app.get(
+    "/admin/v1/connections/<connection_id>",
+    **documented(summary="One connection with its backlog and recent events", response=admin.ConnectionDetailResponse),
+)
 def show(connection_id: str) -> dict:
-    return {"connection": connections.get_with_events(wiring(), connection_id)}
+    return {"connection": connections.get_with_events(wiring(), _connection_id(connection_id))}
 
 
-@app.delete("/admin/v1/connections/<connection_id>")
+@app.delete(
+    "/admin/v1/connections/<connection_id>",
+    **documented(summary="Remove a connection and its keys on this node", response=admin.DeletedResponse),
+)
 def delete(connection_id: str) -> dict:
-    connections.delete(wiring(), connection_id)
+    connections.delete(wiring(), _connection_id(connection_id))
     return {"deleted": connection_id}
 
 
-@app.post("/admin/v1/connections/<connection_id>/activate")
+@app.post(
+    "/admin/v1/connections/<connection_id>/activate",
+    **documented(summary="Resume a paused connection", response=admin.ConnectionResponse, errors=(409,)),
+)
 def activate(connection_id: str) -> dict:
-    return {"connection": connections.set_active(wiring(), connection_id, True).public_view()}
+    return {"connection": connections.set_active(wiring(), _connection_id(connection_id), True).public_view()}
 
 
-@app.post("/admin/v1/connections/<connection_id>/deactivate")
+@app.post(
+    "/admin/v1/connections/<connection_id>/deactivate",
+    **documented(summary="Pause a connection (the partner's requests are refused)", response=admin.ConnectionResponse,
+                 errors=(409,)),
+)
 def deactivate(connection_id: str) -> dict:
-    return {"connection": connections.set_active(wiring(), connection_id, False).public_view()}
+    return {"connection": connections.set_active(wiring(), _connection_id(connection_id), False).public_view()}
 
 
-@app.post("/admin/v1/connections/<connection_id>/rotate-keys")
+@app.post(
+    "/admin/v1/connections/<connection_id>/rotate-keys",
+    **documented(summary="New keys by a fresh X25519 exchange over the signed channel",
+                 response=admin.ConnectionResponse, errors=(409, 429, 502)),
+)
 def rotate_keys(connection_id: str) -> dict:
-    return {"connection": rotation.rotate_keys(wiring(), connection_id).public_view()}
+    return {"connection": rotation.rotate_keys(wiring(), _connection_id(connection_id)).public_view()}
 
 
-@app.post("/admin/v1/connections/<connection_id>/test")
+@app.post(
+    "/admin/v1/connections/<connection_id>/test",
+    **documented(summary="Internal tracker checks and a signed ping round trip", response=admin.TestReportResponse),
+)
 def test(connection_id: str) -> dict:
-    report = connections.test_connection(wiring(), connection_id)
+    report = connections.test_connection(wiring(), _connection_id(connection_id))
     return {**report.model_dump(mode="json"), "ok": report.ok}
 
 
-@app.post("/admin/v1/connections/<connection_id>/messages")
+@app.post(
+    "/admin/v1/connections/<connection_id>/messages",
+    **documented(summary="Send a note through the message channel", status=202, request=admin.SendMessageRequest,
+                 response=admin.SentMessageResponse, errors=(409,)),
+)
 def send_message(connection_id: str) -> tuple[dict, int]:
-    message = connections.send_message(wiring(), connection_id, parse_body(app.current_event, admin.SendMessageRequest))
+    body = parse_body(app.current_event, admin.SendMessageRequest)
+    message = connections.send_message(wiring(), _connection_id(connection_id), body)
     return {"message": message.model_dump(mode="json")}, 202
 
 
 def _query(name: str) -> str | None:
-    return app.current_event.get_query_string_value(name) or None
+    value = app.current_event.get_query_string_value(name) or None
+    if value is not None and len(value) > MAX_QUERY_CHARS:
+        raise InvalidRequestError(f"query parameter '{name}' is longer than {MAX_QUERY_CHARS} characters")
+    return value
 
 
-@app.get("/admin/v1/sync/summary")
+@app.get(
+    "/admin/v1/sync/summary",
+    **documented(summary="Twins, errors, pending replicas and backlog per connection", response=SyncSummaryResponse,
+                 query=[CONNECTION_QUERY]),
+)
 def sync_summary() -> dict:
     return sync_admin.summary(wiring(), _query("connection")).model_dump(mode="json")
 
 
-@app.get("/admin/v1/sync/twins")
+@app.get(
+    "/admin/v1/sync/twins",
+    **documented(summary="The twins of one item", response=TwinStatusResponse,
+                 query=[("item", "required: a local item key (ACME-12), a local item id or a twin id"),
+                        CONNECTION_QUERY]),
+)
 def sync_twins() -> dict:
     item = _query("item")
     if item is None:
@@ -114,12 +188,18 @@ def sync_twins() -> dict:
     return sync_admin.twin_status(wiring(), item, _query("connection")).model_dump(mode="json")
 
 
-@app.get("/admin/v1/sync/errors")
+@app.get(
+    "/admin/v1/sync/errors",
+    **documented(summary="Twins whose last sync failed", response=SyncErrorsResponse, query=[CONNECTION_QUERY]),
+)
 def sync_errors() -> dict:
     return sync_admin.errors(wiring(), _query("connection")).model_dump(mode="json")
 
 
-@app.post("/admin/v1/sync/retry")
+@app.post(
+    "/admin/v1/sync/retry",
+    **documented(summary="Queue failed twins again", status=202, request=SyncRetryRequest, response=SyncRetryResponse),
+)
 def sync_retry() -> tuple[dict, int]:
     result = sync_admin.retry(wiring(), parse_body(app.current_event, SyncRetryRequest))
     metrics.add_metric(name="SyncRetryQueued", unit="Count", value=len(result.queued))

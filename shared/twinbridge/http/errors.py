@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,6 +33,7 @@ STATUS_BY_ERROR: tuple[ErrorRule, ...] = (
     ErrorRule(errors.PayloadTooLargeError, 413, "none"),
     ErrorRule(errors.ConflictError, 409, "none"),
     ErrorRule(errors.InvalidRequestError, 400, "none"),
+    ErrorRule(errors.ThrottledError, 429, "none"),  # a partner over its connection's quota; Retry-After says when
     ErrorRule(errors.RemoteError, 502, "warning"),  # the partner's status is never passed through as ours
     ErrorRule(errors.TrackerThrottledError, 503, "warning"),
     ErrorRule(errors.TrackerError, 502, "warning"),
@@ -47,11 +49,12 @@ def status_for(exc: errors.TwinbridgeError) -> int:
     return rule_for(exc).status
 
 
-def error_response(status: int, code: str, message: str) -> Response[str]:
+def error_response(status: int, code: str, message: str, retry_after: float | None = None) -> Response[str]:
     return Response(
         status_code=status,
         content_type="application/json",
         body=json.dumps({"error": code, "message": message}),
+        headers={"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None,
     )
 
 
@@ -74,7 +77,9 @@ def install_error_handlers(app: Any) -> None:
             logger.exception("request failed")
         elif rule.log == "warning":
             logger.warning("upstream call failed", extra={"error": exc.message, "status": rule.status})
-        return error_response(rule.status, exc.code, exc.message)
+        retry_after = getattr(exc, "retry_after", None)  # ThrottledError, TrackerThrottledError
+        return error_response(rule.status, exc.code, exc.message,
+                              retry_after if isinstance(retry_after, int | float) else None)
 
     @app.exception_handler(ValidationError)
     def _validation(exc: ValidationError) -> Response[str]:

@@ -20,16 +20,32 @@ MAX_BODY_BYTES = 1024 * 1024  # API Gateway's own payload limit is 10 MB; none o
 def read_body(event: APIGatewayProxyEventV2, limit: int = MAX_BODY_BYTES, *, advice: str = "") -> bytes:
     """The request body as raw bytes, at most ``limit`` of them (413 beyond, ``advice`` added to the message)."""
     body = event.body or ""
+    if not isinstance(body, str | bytes):
+        raise InvalidRequestError("request body is not text")
     if event.is_base64_encoded:
+        if len(body) > _base64_length(limit):  # refuse before decoding megabytes that would be refused anyway
+            raise PayloadTooLargeError(
+                f"request body too large ({len(body)} base64 characters; at most {limit} bytes){advice}"
+            )
         try:
             data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InvalidRequestError("request body is not valid base64") from exc
+    elif isinstance(body, bytes):
+        data = body
     else:
-        data = body if isinstance(body, bytes) else body.encode("utf-8")
+        try:
+            data = body.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates: no bytes were ever sent that decode to this text
+            raise InvalidRequestError("request body is not valid UTF-8 text") from exc
     if len(data) > limit:
         raise PayloadTooLargeError(f"request body too large ({len(data)} bytes; at most {limit}){advice}")
     return data
+
+
+def _base64_length(size: int) -> int:
+    """The longest base64 text (padding and a little slack included) that can decode to ``size`` bytes."""
+    return 4 * ((size + 2) // 3) + 4
 
 
 def parse_body[T: BaseModel](event: APIGatewayProxyEventV2, model: type[T]) -> T:

@@ -19,10 +19,26 @@ HEADER_KEY_ID = "x-twinbridge-key-id"
 HEADER_TIMESTAMP = "x-twinbridge-timestamp"
 HEADER_NONCE = "x-twinbridge-nonce"
 HEADER_SIGNATURE = "x-twinbridge-signature"
-_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
-_NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+SIGNATURE_HEADERS = (HEADER_KEY_ID, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)
+# What each header must look like (anything else is a 401 before any key is looked up).
+KEY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+TIMESTAMP_PATTERN = r"^[0-9]{1,12}$"
+NONCE_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+SIGNATURE_PATTERN = r"^[0-9a-f]{64}$"
+# The string to sign, one part per line (see string_to_sign).
+STRING_TO_SIGN_PARTS = (
+    ALGORITHM,
+    "the upper-case method",
+    "the path from /peer/ on",
+    "the canonical query (pairs sorted, RFC 3986 percent-encoded)",
+    f"the {HEADER_TIMESTAMP} value",
+    f"the {HEADER_NONCE} value",
+    "the lower-case hex SHA-256 of the raw body",
+)
+_KEY_ID = re.compile(KEY_ID_PATTERN.strip("^$"))
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN.strip("^$"))
+_NONCE = re.compile(NONCE_PATTERN.strip("^$"))
+_SIGNATURE = re.compile(SIGNATURE_PATTERN.strip("^$"))
 
 
 def canonical_query(query: str) -> str:

@@ -10,17 +10,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from twinbridge.errors import InvalidRequestError, NotATrackerEventError
+from twinbridge.models.messages import json_depth
+
+# The deepest delivery of the reference corpora nests 10 levels; 64 leaves room for rich-text fields (an ADF
+# document nests up to ~26) and keeps every later walk over the payload (clip's json.dumps, the job's
+# serialization) far below Python's recursion limit.
+MAX_JSON_DEPTH = 64
 
 
 def load_object(body: bytes, expected: str) -> dict[str, Any]:
     """The JSON object in ``body``; 400s say what was expected instead."""
     if not body.strip():
         raise InvalidRequestError(f"request body is empty; expected {expected}")
+    too_deep = InvalidRequestError(f"request body nests deeper than {MAX_JSON_DEPTH} levels; expected {expected}")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError as exc:  # the C parser stops at the interpreter's recursion limit, cleanly
+        raise too_deep from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer over Python's 4300-digit limit
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise InvalidRequestError(f"request body is not valid JSON{where}; expected {expected}") from exc
+    if json_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise too_deep
     if not isinstance(data, dict):
         raise NotATrackerEventError(
             f"not a tracker event: the body is a JSON {type(data).__name__}; expected {expected}"
