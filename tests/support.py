@@ -49,6 +49,7 @@ TEST_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "LONG_POLL_SECONDS": "2",
     "LONG_POLL_INTERVAL_SECONDS": "0.05",
+    "LOCAL_RUNTIME": "true",  # partners and buckets on loopback, as in the local runtime (tests of refusals unset it)
 }
 
 

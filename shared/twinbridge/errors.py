@@ -101,6 +101,16 @@ class InvitationExpiredError(TwinbridgeError):
     code = "invitation_expired"
 
 
+class ThrottledError(TwinbridgeError):
+    """A partner went over one of its connection's quotas; it may try again after ``retry_after`` seconds."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, round(retry_after))
+
+
 class RemoteError(TwinbridgeError):
     """The partner node could not be reached or answered with an error."""
 

@@ -18,6 +18,9 @@ class Settings(BaseModel):
     tracker_base_url: str = Field(default="", alias="TRACKER_BASE_URL")
     tracker_alt_base_url: str = Field(default="", alias="TRACKER_ALT_BASE_URL")
     tracker_secret_arn: str = Field(default="", alias="TRACKER_SECRET_ARN")
+    # The tracker webhook function's own secret (webhook_secret, webhook_username); it is never given the tracker
+    # secret. Unset (tests, older local set-ups) = the webhook fields of the tracker secret (Deps.webhook_credentials).
+    webhook_secret_arn: str = Field(default="", alias="WEBHOOK_SECRET_ARN")
     technical_user: str = Field(default="", alias="TECHNICAL_USER")
     node_public: bool = Field(default=False, alias="NODE_PUBLIC")
     public_url: str = Field(default="", alias="PUBLIC_URL")
@@ -32,6 +35,16 @@ class Settings(BaseModel):
     technical_user_guard: bool = Field(default=True, alias="TECHNICAL_USER_GUARD")
     comment_sweep_seconds: float = Field(default=10.0, alias="COMMENT_SWEEP_SECONDS", gt=0)
     lambda_function_name: str = Field(default="", alias="AWS_LAMBDA_FUNCTION_NAME", description="set by Lambda")
+    # The local runtime only: partner nodes and their buckets are on loopback, over plain http. Never in a stack.
+    local_runtime: bool = Field(default=False, alias="LOCAL_RUNTIME")
+    # Per connection: how many replicas a partner may hand this node per window (each one becomes an apply job on
+    # the shared sync queue; the cap keeps one partner's flood from delaying every other partner's changes), and
+    # how many long-polls it may hold open at once.
+    replica_burst: int = Field(default=10, alias="PARTNER_REPLICA_BURST", gt=0)
+    replicas_per_second: float = Field(default=3.0, alias="PARTNER_REPLICAS_PER_SECOND", gt=0)
+    polls_per_connection: int = Field(default=2, alias="PARTNER_POLLS_PER_CONNECTION", gt=0)
+    attachment_max_bytes: int = Field(default=100 * 1024 * 1024, alias="ATTACHMENT_MAX_BYTES", gt=0,
+                                      le=2 * 1024**3)
 
     @model_validator(mode="after")
     def _queue_in_lambda(self) -> Settings:

@@ -27,7 +27,7 @@ def _connection(deps, name: str = "Acme", local: str = "acme", remote: str = "be
 
     return connections.add_manual(deps, ManualConnectionRequest(
         name=name, local_short_name=local, remote_short_name=remote, project="ACME",
-        local_key=new_manual_key(), remote_key=new_manual_key(), remote_url="http://127.0.0.1:1",
+        local_key=new_manual_key(), remote_key=new_manual_key(), remote_url=f"http://127.0.0.1:1/{remote}",
     ))
 
 

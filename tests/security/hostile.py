@@ -108,7 +108,7 @@ def wait_for_twin(partner: HostilePartner, item_key: str, timeout: float = 30) -
     def found() -> dict[str, Any] | None:
         try:
             twins = partner.twins(item_key)
-        except Exception:  # noqa: BLE001 - 404 until the worker has made the twin
+        except Exception:
             return None
         return twins[0] if twins else None
 

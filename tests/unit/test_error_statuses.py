@@ -28,6 +28,7 @@ EXPECTED = [
     (errors.PayloadTooLargeError("2 MB; at most 1 MB"), 413),
     (errors.NotATrackerEventError("a REST response"), 400),
     (errors.RefusedMessageError("twin a:1 was never shared"), 400),
+    (errors.ThrottledError("over the replica quota", retry_after=3), 429),
     (errors.UnsupportedEventError("a worklog"), 400),
     (errors.DeliveryInProgressError("delivery d-1 is being processed"), 409),
     (errors.AttachmentTransferError("SHA-256 mismatch"), 500),

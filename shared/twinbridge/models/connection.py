@@ -107,6 +107,9 @@ class Connection(BaseModel):
     remote_url: str | None = None
     remote_node: str | None = None
     passive: bool = False
+    relay_other_partners: bool = Field(
+        default=False, description="also share with this partner what other partners sent here: the copies made "
+        "for other connections and their comments and attachments (off: no relays, no loops)")
     technical_user: str | None = None
     alt_base_url: str | None = None
     origin: Origin

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -14,9 +14,10 @@ from twinbridge.models.twin import TwinError
 class SyncRetryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    twin_ids: list[str] = Field(default_factory=list, max_length=200, description="twins to retry")
+    twin_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=200, description="twins to retry")
     all: bool = Field(default=False, description="retry every twin with an error")
-    connection_id: str | None = Field(default=None, description="only twins of this connection")
+    connection_id: str | None = Field(default=None, max_length=128, description="only twins of this connection")
 
     @model_validator(mode="after")
     def _one_selection(self) -> SyncRetryRequest:

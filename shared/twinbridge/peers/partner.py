@@ -161,7 +161,7 @@ class PartnerNode:
             return self._client.call(self._url, "GET", f"/invitations/{connection_id}/acceptance", self._key, None,
                                      AcceptanceResponse)
         except RemoteError as exc:
-            if exc.status == 404:
+            if exc.status in (401, 404):  # not accepted yet: the acceptor tells nothing until there is something
                 return None
             raise
 

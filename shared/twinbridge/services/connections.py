@@ -20,6 +20,7 @@ from twinbridge.models.connection import (
 from twinbridge.models.messages import PeerMessage
 from twinbridge.observability import logger
 from twinbridge.peers import keys as crypto
+from twinbridge.peers.addresses import partner_url_problem
 from twinbridge.services import messaging, tracker_checks
 from twinbridge.services.deps import Deps
 
@@ -40,6 +41,7 @@ def add_manual(deps: Deps, request: ManualConnectionRequest) -> Connection:
         raise InvalidRequestError(f"authentication key rejected: {exc}") from exc
     if remote_key is not None and remote_key == local_key:
         raise InvalidRequestError("local_key and remote_key must differ (one per direction)")
+    require_public_partner_url(deps, request.remote_url)
     conn = Connection(
         id=new_connection_id(),
         name=request.name,
@@ -50,6 +52,7 @@ def add_manual(deps: Deps, request: ManualConnectionRequest) -> Connection:
         project=request.project,
         remote_url=request.remote_url,
         passive=request.passive,
+        relay_other_partners=request.relay_other_partners,
         technical_user=request.technical_user or deps.settings.technical_user or None,
         alt_base_url=request.alt_base_url,
         origin=Origin.MANUAL,
@@ -60,10 +63,47 @@ def add_manual(deps: Deps, request: ManualConnectionRequest) -> Connection:
             outbound=remote_key,
         ),
     )
+    refuse_second_connection(deps, conn)
     deps.connections.create(conn)
     deps.events.record(conn.id, "connection.created", "manual keys")
     logger.info("manual connection created", extra={"connection_id": conn.id})
     return conn
+
+
+def require_public_partner_url(deps: Deps, url: str | None) -> None:
+    """A partner URL this node will call must reach a public address over https (outside the local runtime): an
+    admin typo, a pasted invitation or a partner's own answer must not aim our requests at our private network or
+    the cloud's metadata endpoint.
+
+    Raises:
+        InvalidRequestError: saying why the URL is refused.
+    """
+    if url is None:
+        return
+    problem = partner_url_problem(url, local=deps.settings.local_runtime)
+    if problem:
+        raise InvalidRequestError(f"partner URL refused: {problem}")
+
+
+def refuse_second_connection(deps: Deps, conn: Connection) -> None:
+    """One connection per partner node and project: two would copy every item back and forth (each copy made
+    for one connection is an item of the project, shared again on the other).
+
+    Raises:
+        ConflictError: naming the connection that already links this project to that partner.
+    """
+    if not conn.project:
+        return
+    for other in deps.connections.list():
+        if other.id == conn.id or (other.project or "").casefold() != conn.project.casefold():
+            continue
+        same_node = conn.remote_node is not None and other.remote_node == conn.remote_node
+        same_url = conn.remote_url is not None and other.remote_url == conn.remote_url
+        if same_node or same_url:
+            partner = conn.remote_node or conn.remote_url
+            raise ConflictError(
+                f"connection {other.id} ({other.name!r}) already links project {conn.project} with {partner}: a second "
+                "one would copy items back and forth. Use that connection, or delete it first.")
 
 
 def set_active(deps: Deps, connection_id: str, active: bool) -> Connection:

@@ -24,10 +24,11 @@ if TYPE_CHECKING:
     from twinbridge.store.events import EventLog
     from twinbridge.store.nonces import NonceRepository
     from twinbridge.store.outbox import OutboxRepository
+    from twinbridge.store.quotas import QuotaRepository
     from twinbridge.store.twins import TwinRepository
     from twinbridge.store.watermarks import WatermarkRepository
     from twinbridge.trackers.base import TrackerClient
-    from twinbridge.trackers.credentials import TrackerCredentials
+    from twinbridge.trackers.credentials import TrackerCredentials, WebhookCredentials
 
 class JobQueue(Protocol):
     """Where use cases put work for the sync worker: SQS (FIFO) in Lambda and the local runtime, in-process in tests."""
@@ -76,6 +77,12 @@ class Deps:
         return TwinRepository(self.table)
 
     @functools.cached_property
+    def quotas(self) -> QuotaRepository:
+        from twinbridge.store.quotas import QuotaRepository
+
+        return QuotaRepository(self.table)
+
+    @functools.cached_property
     def watermarks(self) -> WatermarkRepository:
         from twinbridge.store.watermarks import WatermarkRepository
 
@@ -92,6 +99,26 @@ class Deps:
         if not arn:
             return None
         return TrackerCredentials.model_validate_json(read_secret(arn))
+
+    @functools.cached_property
+    def webhook_credentials(self) -> WebhookCredentials | None:
+        """The webhook secret (WEBHOOK_SECRET_ARN) as WebhookCredentials, read on first use and then kept for the
+        container's life; a failed read raises and is retried on the next use. Only the tracker webhook function
+        reads it, and that function is granted this secret alone (template.yaml).
+
+        Backward compatibility: when WEBHOOK_SECRET_ARN is unset (a node set up before the secret was split, tests),
+        the webhook fields of the tracker secret are used instead. A deployed stack always sets WEBHOOK_SECRET_ARN
+        and never gives the webhook function TRACKER_SECRET_ARN, so there this fallback cannot reach the tracker
+        credentials. None when neither secret is configured: every delivery is then refused.
+        """
+        from twinbridge.store.secrets import read_secret
+        from twinbridge.trackers.credentials import WebhookCredentials
+
+        arn = self.settings.webhook_secret_arn
+        if arn:
+            return WebhookCredentials.model_validate_json(read_secret(arn))
+        tracker = self.tracker_credentials
+        return tracker.webhook_credentials() if tracker is not None else None
 
     @functools.cached_property
     def tracker(self) -> TrackerClient | None:

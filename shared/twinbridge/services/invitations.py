@@ -7,12 +7,17 @@ accept request, or in the acceptance a private initiator fetches). Both-private 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
+
+from pydantic import ValidationError
 
 from twinbridge.encoding import b64d, b64e
 from twinbridge.errors import (
+    AuthenticationError,
     BothSidesPrivateError,
     ConflictError,
+    ConnectionInactiveError,
     InvalidRequestError,
     InvitationExpiredError,
     InvitationUsedError,
@@ -40,7 +45,8 @@ from twinbridge.models.messages import (
 )
 from twinbridge.observability import logger
 from twinbridge.peers import keys as crypto
-from twinbridge.peers.signing import SignedRequest
+from twinbridge.peers.signing import SignedRequest, verify
+from twinbridge.services.connections import refuse_second_connection, require_public_partner_url
 from twinbridge.services.deps import Deps
 from twinbridge.services.peer_auth import verify_with
 
@@ -74,6 +80,7 @@ def initiate(deps: Deps, request: InitiateRequest, seen_as: str | None = None) -
         )
     if deps.settings.node_public and own_url is None:
         raise InvalidRequestError("this node is public but its URL is unknown; set the PublicBaseUrl parameter")
+    require_public_partner_url(deps, request.partner_url)
     pair = crypto.new_ephemeral()
     invitation_secret = secrets.token_bytes(32)
     connection_id = new_connection_id()
@@ -86,6 +93,7 @@ def initiate(deps: Deps, request: InitiateRequest, seen_as: str | None = None) -
         description=request.description,
         mode=request.mode,
         project=request.project,
+        relay_other_partners=request.relay_other_partners,
         remote_url=request.partner_url,
         origin=Origin.INITIATOR,
         invitation_expires_at=expires_at,
@@ -95,6 +103,7 @@ def initiate(deps: Deps, request: InitiateRequest, seen_as: str | None = None) -
             invitation_secret=invitation_secret,
         ),
     )
+    refuse_second_connection(deps, conn)
     deps.connections.create(conn)
     code = InvitationCode(
         connection_id=connection_id,
@@ -143,8 +152,55 @@ def _complete(deps: Deps, conn: Connection, agreed: crypto.DirectionalKeys, remo
     return conn
 
 
-def receive_accept(deps: Deps, connection_id: str, request: SignedRequest, body: AcceptRequest) -> AcceptResponse:
-    """A (public) initiator receives the acceptor's half; the request must be signed with the agreed key."""
+CONNECTION_ID = re.compile(r"^c-[0-9a-f]{32}$")
+
+
+def _refused(reason: str, request: SignedRequest) -> AuthenticationError:
+    logger.warning("peer request refused", extra={"reason": reason, "path": request.path[:200]})
+    return AuthenticationError(reason)
+
+
+def prove_accept(deps: Deps, connection_id: str, request: SignedRequest) -> AcceptRequest:
+    """The accept body, once the request proves it holds a key of this invitation; one 401 otherwise, whatever the
+    invitation's state (unknown, used, expired), so nobody learns that state without the invitation's key.
+
+    Proof: a signature with the key agreed from the pending invitation and the body's public half (the acceptor
+    holds the code), or, once the invitation was used, with the connection's own inbound key (the acceptor that
+    used it, who may then learn that it was used). Nothing is written: ``receive_accept`` remembers the nonce.
+
+    Raises:
+        AuthenticationError: no proof.
+    """
+    try:
+        body = AcceptRequest.model_validate_json(request.body)
+    except ValidationError:
+        raise _refused("accept body unreadable: no public half to verify against", request) from None
+    conn = deps.connections.find(connection_id) if CONNECTION_ID.fullmatch(connection_id) else None
+    if conn is None or conn.origin != Origin.INITIATOR:
+        raise _refused("no invitation issued by this node under that id", request)
+    halves = conn.keys.invitation_halves()
+    try:
+        if halves is None:  # used: only the partner that completed it holds a key of the connection
+            key = conn.keys.inbound_key(request.key_id, utcnow())
+            if key is None:
+                raise AuthenticationError("invitation already used; request not signed with the connection's key")
+        else:
+            ephemeral_private, invitation_secret = halves
+            try:
+                key = crypto.agree(ephemeral_private, b64d(body.acceptor_public_key), context=connection_id,
+                                   binding_secret=invitation_secret, first_party=True).inbound
+            except ValueError:
+                raise AuthenticationError("acceptor_public_key is not a valid X25519 public key") from None
+        verify(key, request)
+    except AuthenticationError as exc:
+        raise _refused(exc.reason, request) from None
+    return body
+
+
+def receive_accept(deps: Deps, connection_id: str, request: SignedRequest) -> AcceptResponse:
+    """A (public) initiator receives the acceptor's half; the request must prove it holds the agreed key before
+    anything about the invitation is told (``prove_accept``)."""
+    body = prove_accept(deps, connection_id, request)
     conn, (ephemeral_private, invitation_secret) = _pending_invitation(deps, connection_id)
     try:
         agreed = crypto.agree(
@@ -158,10 +214,12 @@ def receive_accept(deps: Deps, connection_id: str, request: SignedRequest, body:
         raise InvalidRequestError("acceptor_public_key is not a valid X25519 public key") from exc
     verify_with(deps, agreed.inbound, request)
     if body.acceptor_url:
+        require_public_partner_url(deps, body.acceptor_url)
         if conn.remote_url and conn.remote_url != body.acceptor_url:
             raise ConflictError("this invitation was issued for another partner URL")
         conn.remote_url = body.acceptor_url
     _complete(deps, conn, agreed, body.acceptor_node)
+    refuse_second_connection(deps, conn)
     try:
         deps.connections.save(conn)
     except ConflictError as exc:
@@ -198,6 +256,8 @@ def fetch_acceptance(deps: Deps, conn: Connection) -> bool:
         )
     except ValueError as exc:
         raise RemoteError("the partner's acceptance carries no valid X25519 public key; not completed") from exc
+    conn.remote_node = acceptance.acceptor_node
+    refuse_second_connection(deps, conn)
     deps.partner_at(conn.remote_url, agreed.outbound).confirm(ConfirmRequest(initiator_node=deps.settings.node_name))
     _complete(deps, conn, agreed, acceptance.acceptor_node)
     deps.connections.save(conn)
@@ -218,6 +278,7 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
             "both sides are private: the inviting node has no URL and neither has this node, so they could never "
             "reach each other. Ask the partner to initiate with this node's URL or from a public node."
         )
+    require_public_partner_url(deps, code.initiator_url)
     if deps.connections.find(code.connection_id) is not None:
         raise InvitationUsedError(f"this node already holds connection {code.connection_id}: the code was used here")
     pair = crypto.new_ephemeral()
@@ -240,19 +301,24 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
         description=code.description,
         mode=code.mode,
         project=request.project,
+        relay_other_partners=request.relay_other_partners,
         remote_url=code.initiator_url,
         remote_node=code.initiator_node,
         origin=Origin.ACCEPTOR,
         invitation_expires_at=code.expires_at,
         technical_user=deps.settings.technical_user or None,
     )
+    refuse_second_connection(deps, conn)
     if code.initiator_url is not None:
-        response = deps.partner_at(code.initiator_url, agreed.outbound).accept(
-            code.connection_id,
-            AcceptRequest(
-                acceptor_public_key=b64e(pair.public), acceptor_node=deps.settings.node_name, acceptor_url=own_url
-            ),
-        )
+        request_body = AcceptRequest(
+            acceptor_public_key=b64e(pair.public), acceptor_node=deps.settings.node_name, acceptor_url=own_url)
+        try:
+            response = deps.partner_at(code.initiator_url, agreed.outbound).accept(code.connection_id, request_body)
+        except RemoteError as exc:
+            if exc.status == 401:  # the initiator tells a stranger nothing more (no oracle of its invitations)
+                raise InvitationUsedError("the inviting node refused this code: it was already used, has expired or "
+                                          "was withdrawn; ask the partner for a new one") from exc
+            raise
         if not crypto.check_proof(
             agreed.inbound, response.proof, *_accept_proof_parts(code.connection_id, b64e(pair.public))
         ):
@@ -275,8 +341,10 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
 
 
 def serve_acceptance(deps: Deps, connection_id: str, request: SignedRequest) -> AcceptanceResponse:
-    """A public acceptor hands its public half to the private initiator (signed with the invitation's fetch key)."""
-    conn = deps.connections.find(connection_id)
+    """A public acceptor hands its public half to the private initiator (signed with the invitation's fetch key).
+    Until the code is accepted here (and after the handshake) there is nothing to verify against: the same 401 as a
+    forged request, so the state of an acceptance is told to nobody."""
+    conn = deps.connections.find(connection_id) if CONNECTION_ID.fullmatch(connection_id) else None
     if (
         conn is None
         or conn.origin != Origin.ACCEPTOR
@@ -284,14 +352,17 @@ def serve_acceptance(deps: Deps, connection_id: str, request: SignedRequest) -> 
         or conn.keys.handshake_key is None
         or conn.handshake_public_key is None
     ):
-        raise NotFoundError(f"no pending acceptance for {connection_id} on this node")
+        raise _refused("no pending acceptance on this node under that id", request)
     verify_with(deps, conn.keys.handshake_key.get_secret_value(), request)
     deps.connections.touch(conn.id, utcnow())
     return AcceptanceResponse(acceptor_public_key=conn.handshake_public_key, acceptor_node=deps.settings.node_name)
 
 
 def receive_confirm(deps: Deps, conn: Connection, body: ConfirmRequest) -> PingResponse:
-    """The private initiator proved it derived our keys (the request verified): the connection is live."""
+    """The private initiator proved it derived our keys (the request verified): the connection is live. A retried
+    confirm on an active connection is answered again; a paused connection stays paused (409)."""
+    if conn.status == ConnectionStatus.DEACTIVATED:
+        raise ConnectionInactiveError(f"connection {conn.id} is deactivated on this node: it cannot be confirmed")
     if conn.origin == Origin.ACCEPTOR and conn.status == ConnectionStatus.PENDING:
         conn.keys.handshake_key = None
         conn.status = ConnectionStatus.ACTIVE

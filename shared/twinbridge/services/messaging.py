@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from twinbridge.errors import ConnectionInactiveError, RefusedMessageError
+from twinbridge.errors import ConnectionInactiveError, RefusedMessageError, ThrottledError
 from twinbridge.models.connection import Connection, ConnectionStatus, utcnow
 from twinbridge.models.jobs import DeliverJob
 from twinbridge.models.messages import (
@@ -78,15 +80,34 @@ def deliver_outbox(deps: Deps, connection_id: str, batch: int = 50) -> int:
 
 
 # --- receiving ------------------------------------------------------------------------------------
-def receive(deps: Deps, conn: Connection, messages: list[PeerMessage], kinds: KindTable) -> int:
-    """Apply messages in seq order exactly once, each by its kind's handler; returns the highest seq applied (the ack).
+@dataclass(frozen=True)
+class Received:
+    """The ack (the highest seq applied), and when the partner's replica quota stopped the batch, how many seconds
+    until it may send more (the rest stays in its outbox: unacknowledged, never lost)."""
+
+    acked: int
+    retry_after: float | None = None
+
+
+def receive(deps: Deps, conn: Connection, messages: list[PeerMessage], kinds: KindTable) -> Received:
+    """Apply messages in seq order exactly once, each by its kind's handler; returns the ack.
 
     A kind this node does not know stops the batch unacknowledged: it is redelivered, never lost,
     and the error log says to upgrade this node. A message whose payload is invalid or claims what the partner
     may not claim is refused: acknowledged, recorded on the connection's activity log, never acted on (retrying
-    it could never succeed, and holding it back would stop the channel).
+    it could never succeed, and holding it back would stop the channel). Replicas count against the connection's
+    token bucket (``Settings.replica_burst``, ``replicas_per_second``): past it the batch stops there.
     """
-    for message in sorted(messages, key=lambda m: m.seq):
+    ordered = sorted(messages, key=lambda m: m.seq)
+    wanted = sum(1 for m in ordered if m.kind == REPLICA_KIND and m.seq > conn.in_seq)
+    allowed, retry_after = wanted, None
+    if wanted:
+        settings = deps.settings
+        allowed, next_token = deps.quotas.take_tokens(conn.id, "replicas", wanted, settings.replica_burst,
+                                                      settings.replicas_per_second)
+        if allowed < wanted:
+            retry_after = max(next_token, 0.2)
+    for message in ordered:
         current = conn.in_seq
         if message.seq <= current:
             continue  # a redelivery: already applied
@@ -95,6 +116,11 @@ def receive(deps: Deps, conn: Connection, messages: list[PeerMessage], kinds: Ki
                 "gap in peer messages", extra={"connection_id": conn.id, "expected": current + 1, "got": message.seq}
             )
             break
+        if message.kind == REPLICA_KIND:
+            if allowed <= 0:
+                logger.info("partner over its replica quota: the rest waits", extra={"connection_id": conn.id})
+                break
+            allowed -= 1
         handler = kinds.get(message.kind)
         if handler is None:
             logger.error(
@@ -110,7 +136,7 @@ def receive(deps: Deps, conn: Connection, messages: list[PeerMessage], kinds: Ki
             conn = deps.connections.get(conn.id)  # someone else applied it concurrently
             continue
         conn.in_seq = message.seq
-    return conn.in_seq
+    return Received(conn.in_seq, retry_after)
 
 
 def _refuse(deps: Deps, conn: Connection, message: PeerMessage, exc: ValidationError | RefusedMessageError) -> None:
@@ -128,15 +154,31 @@ def _refuse(deps: Deps, conn: Connection, message: PeerMessage, exc: ValidationE
 def receive_push(deps: Deps, conn: Connection, body: PushRequest, kinds: KindTable) -> PushResponse:
     require_active(conn)
     deps.connections.touch(conn.id, utcnow())
-    return PushResponse(acked_seq=receive(deps, conn, body.messages, kinds))
+    before = conn.in_seq
+    received = receive(deps, conn, body.messages, kinds)
+    if received.retry_after is not None and received.acked == before:
+        raise ThrottledError(f"connection {conn.id} is over its replica quota; try again later", received.retry_after)
+    return PushResponse(acked_seq=received.acked)
 
 
 def serve_poll(deps: Deps, conn: Connection, body: PollRequest, remaining_seconds: Callable[[], float]) -> PollResponse:
-    """Long-poll: drop what the poller acknowledged, then answer as soon as something waits (or at the deadline)."""
+    """Long-poll: drop what the poller acknowledged, then answer as soon as something waits (or at the deadline).
+    A partner holds at most ``Settings.polls_per_connection`` polls open at once (each one holds a function)."""
     require_active(conn)
+    wait = min(body.wait_seconds, deps.settings.long_poll_seconds, max(0.0, remaining_seconds() - 2.0))
+    holder = uuid.uuid4().hex
+    slot = deps.quotas.lease(conn.id, "poll", deps.settings.polls_per_connection, wait + 5.0, holder)
+    if slot is None:
+        raise ThrottledError(f"connection {conn.id} already holds its long-polls open", 1.0)
+    try:
+        return _serve_poll(deps, conn, body, wait)
+    finally:
+        deps.quotas.release(conn.id, slot, holder)
+
+
+def _serve_poll(deps: Deps, conn: Connection, body: PollRequest, wait: float) -> PollResponse:
     deps.outbox.ack(conn.id, body.ack_seq)
     deps.connections.touch(conn.id, utcnow())
-    wait = min(body.wait_seconds, deps.settings.long_poll_seconds, max(0.0, remaining_seconds() - 2.0))
     deadline = time.monotonic() + wait
     interval = deps.settings.long_poll_interval_seconds
     while True:

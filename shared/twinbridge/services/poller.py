@@ -46,15 +46,14 @@ def awaits_acceptance(conn: Connection, now: datetime) -> bool:
             and not expired)
 
 
-def poll_once(deps: Deps, conn: Connection, wait_seconds: float) -> int:
-    """One long-poll round trip: ack what we applied, apply what arrives. Returns messages applied."""
+def poll_once(deps: Deps, conn: Connection, wait_seconds: float) -> messaging.Received:
+    """One long-poll round trip: ack what we applied, apply what arrives (within the partner's replica quota)."""
     request = PollRequest(connection_id=conn.id, ack_seq=conn.in_seq, wait_seconds=wait_seconds)
     answer = deps.partner(conn).poll(request, timeout=wait_seconds + deps.settings.peer_timeout_seconds)
     conn = deps.connections.get(conn.id)  # paused or changed while the poll was held open?
     if conn.status != ConnectionStatus.ACTIVE:
-        return 0  # not applied, not acknowledged: the partner keeps them until the connection is active again
-    before = conn.in_seq
-    return messaging.receive(deps, conn, answer.messages, routing.MESSAGE_KINDS) - before
+        return messaging.Received(conn.in_seq)  # not applied, not acknowledged: kept until active again
+    return messaging.receive(deps, conn, answer.messages, routing.MESSAGE_KINDS)
 
 
 class Poller:
@@ -171,9 +170,12 @@ class Poller:
                 if not should_poll(self._deps, conn):
                     return
                 messaging.deliver_outbox(self._deps, connection_id)
-                self.summary.messages_applied += poll_once(self._deps, conn, wait)
+                received = poll_once(self._deps, conn, wait)
+                self.summary.messages_applied += received.acked - conn.in_seq
                 self.summary.connections_polled.add(connection_id)
                 backoff = 1.0
+                if received.retry_after is not None and self._stop.wait(received.retry_after):
+                    return  # over its replica quota: the partner keeps the rest until the window turns
             except TwinbridgeError as exc:
                 self.summary.errors += 1
                 logger.warning(

@@ -13,7 +13,7 @@ import uuid
 from pydantic import SecretBytes
 
 from twinbridge.encoding import b64d, b64e
-from twinbridge.errors import ConflictError, InvalidRequestError, RemoteError
+from twinbridge.errors import ConflictError, InvalidRequestError, RemoteError, ThrottledError
 from twinbridge.models.connection import Connection, InboundKey, utcnow
 from twinbridge.models.messages import (
     ROTATE_KIND,
@@ -29,6 +29,8 @@ from twinbridge.services.deps import Deps
 from twinbridge.services.messaging import ping_remote, require_active, send
 
 OLD_KEY_GRACE = dt.timedelta(minutes=15)
+MAX_INBOUND_KEYS = 3  # the new key and the two before it (in their grace period): requests in flight still verify
+ROTATIONS_PER_DAY = 24  # per connection, offered here or by the partner: each one costs both sides key writes
 
 
 def _context(rotation_id: str) -> str:
@@ -47,7 +49,15 @@ def _install_inbound(conn: Connection, new_key: bytes, *, replacing: str | None 
             key = key.model_copy(update={"expires_at": now + OLD_KEY_GRACE})
         kept.append(key)
     kept.append(InboundKey(key_id=crypto.key_id(new_key), secret=new_key))
-    conn.keys.inbound = kept
+    conn.keys.inbound = kept[-MAX_INBOUND_KEYS:]
+
+
+def _count_rotation(deps: Deps, conn: Connection) -> None:
+    """Raises ThrottledError past ROTATIONS_PER_DAY for this connection (whichever side offered them)."""
+    granted, retry_after = deps.quotas.take(conn.id, "rotations", 1, ROTATIONS_PER_DAY, 24 * 3600)
+    if not granted:
+        raise ThrottledError(f"connection {conn.id} has rotated its keys {ROTATIONS_PER_DAY} times today; "
+                             "try again tomorrow", retry_after)
 
 
 def rotate_keys(deps: Deps, connection_id: str) -> Connection:
@@ -56,6 +66,7 @@ def rotate_keys(deps: Deps, connection_id: str) -> Connection:
     require_active(conn)
     if conn.keys.outbound is None and conn.can_call_remote:
         raise InvalidRequestError("this connection has no outbound key to authenticate a rotation")
+    _count_rotation(deps, conn)
     pair = crypto.new_ephemeral()
     rotation_id = uuid.uuid4().hex
     conn.keys.rotation_id = rotation_id
@@ -100,6 +111,7 @@ def complete_rotation(
 def answer_rotation(deps: Deps, conn: Connection, offer: RotateRequest) -> RotateResponse:
     """The partner offered a rotation: derive, accept the new inbound key, stage the new outbound key."""
     require_active(conn)
+    _count_rotation(deps, conn)
     pair = crypto.new_ephemeral()
     try:
         agreed = crypto.agree(

@@ -26,6 +26,7 @@ from twinbridge.observability import logger
 from twinbridge.services.deps import Deps
 
 OUTBOX_COUNT_LIMIT = 100
+MAX_LOOKUP_CHARS = 255  # what may reach a table key from a query string (DynamoDB refuses keys over 2 KB)
 RETRY_SOURCE_EVENT = "twinbridge:retry"
 
 
@@ -55,6 +56,8 @@ def twin_status(deps: Deps, item: str, connection_id: str | None = None) -> Twin
     item = item.strip()
     if not item:
         raise InvalidRequestError("item is empty: give a local item key (ACME-12), a local item id or a twin id")
+    if len(item) > MAX_LOOKUP_CHARS:
+        raise InvalidRequestError(f"item is longer than {MAX_LOOKUP_CHARS} characters: no key or id is that long")
     connections = _connections(deps, connection_id)
     found = [(conn, twin) for conn in connections for twin in _lookup(deps, conn, item)]
     if not found:
@@ -74,7 +77,7 @@ def twin_status(deps: Deps, item: str, connection_id: str | None = None) -> Twin
 def errors(deps: Deps, connection_id: str | None = None) -> SyncErrorsResponse:
     """Twins whose last sync attempt failed, newest first."""
     if connection_id is not None:
-        deps.connections.get(connection_id)  # a clear 404 for a mistyped id
+        _connections(deps, connection_id)  # a clear 404 for a mistyped id
     twins = [t for t in deps.twins.with_errors() if connection_id is None or t.connection_id == connection_id]
     items = [
         SyncErrorItem(
@@ -200,6 +203,8 @@ def _resolve_twin_ids(
 
 def _connections(deps: Deps, connection_id: str | None) -> list[Connection]:
     if connection_id is not None:
+        if len(connection_id) > MAX_LOOKUP_CHARS:
+            raise NotFoundError("no such connection on this node")
         return [deps.connections.get(connection_id)]
     return deps.connections.list()
 

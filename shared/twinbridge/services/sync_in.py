@@ -34,7 +34,7 @@ from twinbridge.models.replica import (
 from twinbridge.models.tracker import ItemFields, TrackerItem
 from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, Twin, TwinError
 from twinbridge.observability import logger
-from twinbridge.peers.transfer import fetch_verified
+from twinbridge.peers.transfer import TransferPolicy, fetch_verified
 from twinbridge.services import messaging
 from twinbridge.services.deps import Deps
 from twinbridge.sync import basic_rules
@@ -215,7 +215,7 @@ class _Apply:
         local = self._local_item()
         # The conflict rule applies from the first replica on: the copy's first message back is an echo of ours,
         # and must not overwrite a newer edit made here meanwhile.
-        plan = basic_rules.plan(pending.replica, twin, target, local, based_on=pending.based_on)
+        plan = basic_rules.plan(pending.replica, twin, target, local, based_on=self._based_on())
         for loss in plan.losses:
             logger.info("rich text degraded", extra={"twin": twin.twin_id, "loss": loss[:300]})
         if plan.create is not None:
@@ -238,7 +238,8 @@ class _Apply:
                 pass
             self.writes.comments[remote_id] = None
         for attachment in plan.attachments_add:
-            self.writes.attachments[attachment.id] = _copy_attachment(client, self.twin, local, attachment)
+            self.writes.attachments[attachment.id] = _copy_attachment(client, self.twin, local, attachment,
+                                                                      self._transfer_policy())
             self.record()
         for remote_id, local_id in plan.attachments_delete:
             link = twin.attachment_map.get(remote_id)
@@ -248,6 +249,20 @@ class _Apply:
         self.writes.applied, self.writes.applied_at = pending, utcnow()
         self.record()  # in_seq moves to the applied seq: the inbox item is no longer pending
         logger.info("replica applied", extra={"twin": twin.twin_id, "seq": pending.seq})
+
+    def _transfer_policy(self) -> TransferPolicy:
+        settings = self.deps.settings
+        return TransferPolicy(max_bytes=settings.attachment_max_bytes, local=settings.local_runtime)
+
+    def _based_on(self) -> int:
+        """The partner's claim of which of our replicas it had applied, bounded by what we ever sent it (it cannot
+        have seen more; a larger claim is recorded, as a partner that lies about it)."""
+        claimed, sent = self.pending.based_on, self.twin.out_seq
+        if claimed > sent:
+            self.deps.events.record(self.conn.id, "replica.claim_bounded",
+                                    f"twin {self.twin.twin_id}: based_on {claimed} > {sent} sent; {sent} used")
+            return sent
+        return claimed
 
     def _local_item(self) -> TrackerItem | None:
         twin = self.twin
@@ -298,7 +313,7 @@ def find_by_marker(client: TrackerClient, project: str, marker: str, since: date
 
 
 def _copy_attachment(
-    client: TrackerClient, twin: Twin, local: TrackerItem, attachment: ReplicaAttachment
+    client: TrackerClient, twin: Twin, local: TrackerItem, attachment: ReplicaAttachment, policy: TransferPolicy
 ) -> AttachmentLink:
     """De-duplicated by hash: a file this side already has (staged here, or copied before) is linked, not uploaded."""
     present = {a.id for a in local.attachments}
@@ -310,7 +325,7 @@ def _copy_attachment(
             return AttachmentLink(local_id=local_id, sha256=attachment.sha256, owned=False)
     if not attachment.url:
         raise AttachmentTransferError(f"attachment {attachment.filename!r} arrived without a download URL")
-    with fetch_verified(attachment.url, attachment.sha256) as (stream, size):
+    with fetch_verified(attachment.url, attachment.sha256, attachment.size, policy) as (stream, size):
         uploaded = client.upload_attachment(local.key, attachment.filename, stream, size)
     return AttachmentLink(local_id=uploaded.id, sha256=attachment.sha256)
 

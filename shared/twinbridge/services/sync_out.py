@@ -43,19 +43,25 @@ def handle_change(deps: Deps, change: ChangeEvent) -> int:
     except TrackerNotFoundError:
         unlink_everywhere(deps, change.item_id, "the item no longer exists")
         return 0
-    connections = deps.connections.list()
-    if any(basic_rules.is_marker(label) for label in item.labels) and not _has_twin(deps, connections, item):
+    connections = [conn for conn in deps.connections.list()
+                   if conn.collects_changes and conn.project and conn.project.casefold() == item.project.casefold()]
+    twins = {conn.id: deps.twins.find_by_local(conn.id, item.id) for conn in connections}
+    if any(basic_rules.is_marker(label) for label in item.labels) and not any(twins.values()):
         logger.info("item created by twinbridge and not linked yet: its create is still being recorded",
                     extra={"item": item.key})
         return 0
     sent, failures = 0, []
     for conn in connections:
-        if conn.collects_changes and conn.project and conn.project.casefold() == item.project.casefold():
-            try:
-                sent += _sync_to(deps, client, conn, item)
-            except TwinbridgeError as exc:
-                _record_outgoing_error(deps, conn, item, exc.message)
-                failures.append(exc)
+        share = _shareable(item, conn, twins)
+        if share is None:
+            logger.debug("a copy made for another connection: not relayed", extra={"connection_id": conn.id})
+            continue
+        shared_item, hidden_comments = share
+        try:
+            sent += _sync_to(deps, client, conn, shared_item, twins[conn.id], hidden_comments)
+        except TwinbridgeError as exc:
+            _record_outgoing_error(deps, conn, item, exc.message)
+            failures.append(exc)
     if failures:  # the other connections got theirs; the queue retries this change (sends are idempotent)
         raise failures[0]
     return sent
@@ -76,18 +82,34 @@ def _record_outgoing_error(deps: Deps, conn: Connection, item: TrackerItem, reas
     logger.warning("replica not sent; retried with backoff", extra={"twin": twin.twin_id, "reason": reason[:300]})
 
 
-def _has_twin(deps: Deps, connections: list[Connection], item: TrackerItem) -> bool:
-    return any(deps.twins.find_by_local(conn.id, item.id) for conn in connections)
+def _shareable(item: TrackerItem, conn: Connection,
+               twins: dict[str, Twin | None]) -> tuple[TrackerItem, frozenset[str]] | None:
+    """What of ``item`` this connection's partner may get: nothing when the item is a copy made for another
+    connection, and never the comments and attachments other partners sent, unless the admin opted this connection
+    into relaying. Without relays no item travels A -> us -> B, and a cycle of nodes makes no copies of copies."""
+    others = [twin for conn_id, twin in twins.items() if conn_id != conn.id and twin is not None]
+    if conn.relay_other_partners or not others:
+        return item, frozenset()
+    if any(twin.origin == "remote" for twin in others):
+        return None
+    comments = frozenset().union(*(twin.local_comment_ids_from_partner for twin in others))
+    attachments = frozenset().union(*(twin.local_attachment_ids_from_partner for twin in others))
+    if attachments:
+        item = item.model_copy(update={"attachments": [a for a in item.attachments if a.id not in attachments]})
+    return item, comments
 
 
-def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem) -> int:
+def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem, known: Twin | None,
+             hidden_comments: frozenset[str]) -> int:
     sent = 0
-    for _ in range(SEND_ATTEMPTS):
-        twin = deps.twins.find_by_local(conn.id, item.id) or Twin(
+    for attempt in range(SEND_ATTEMPTS):
+        found = known if attempt == 0 else deps.twins.find_by_local(conn.id, item.id)
+        twin = found or Twin(
             connection_id=conn.id, twin_id=f"{conn.local_short_name}:{item.id}", origin="local",
             local=ItemIdentity(id=item.id, key=item.key, url=item.url))
         _stage_new_attachments(deps, client, conn, item, twin)
         comments = item.comments if item.comments is not None else client.list_comments(item.key)
+        comments = [c for c in comments if c.id not in hidden_comments]
         staged = {local_id: (s.object_key, s.sha256) for local_id, s in twin.staged.items()}
         replica = basic_rules.outgoing(item, comments, twin, staged)
         digest = replica.digest()

@@ -119,12 +119,8 @@ class ConnectionRepository:
         existing = set(self._existing_key_ids(conn.id))
         wanted = self._index_key_ids(conn)
         claims = self._key_claims(conn.id, [kid for kid in wanted if kid not in existing])
-        deletes = [
-            {"Delete": {"TableName": self._table.name, "Key": {"PK": keys.key_pk(kid), "SK": keys.KEY_SK}}}
-            for kid in sorted(existing - set(wanted))
-        ]
         try:
-            self._client.transact_write_items(TransactItems=[update, *claims, *deletes])  # type: ignore[list-item]
+            self._client.transact_write_items(TransactItems=[update, *claims])  # type: ignore[list-item]
         except self._client.exceptions.TransactionCanceledException as exc:
             conn.version = old_version
             codes = _cancellation_codes(exc)
@@ -133,6 +129,11 @@ class ConnectionRepository:
                     f"connection {conn.id} was changed by someone else meanwhile; read it again and retry"
                 ) from exc
             raise DuplicateKeyError("a key id of this connection is already used by another connection") from exc
+        # Index items of keys no longer held: outside the transaction (at most 100 items), any number of them.
+        # One left behind by a crash only points at a connection that no longer holds that key: it verifies nothing.
+        with self._table.batch_writer() as batch:
+            for kid in sorted(existing - set(wanted)):
+                batch.delete_item(Key={"PK": keys.key_pk(kid), "SK": keys.KEY_SK})
         return conn
 
     def delete(self, connection_id: str) -> None:

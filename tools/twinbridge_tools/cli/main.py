@@ -118,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     accept.add_argument("code")
     accept.add_argument("--project", help="project for incoming sync on this side")
     accept.add_argument("--name", help="local name (default: the invitation's)")
+    accept.add_argument("--relay-other-partners", action="store_true",
+                        help="also share with this partner what other partners sent here (their items' copies, "
+                             "their comments and attachments); off by default: no relays between partners, no loops")
 
     manual = command(sub, "add-manual", help="set up a connection with hand-typed keys (IssueSYNC style)")
     _common_connection_args(manual)
@@ -165,6 +168,9 @@ def _common_connection_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--description", default="")
     parser.add_argument("--mode", choices=["basic", "script"], default="basic")
     parser.add_argument("--project", help="project for incoming sync on this side")
+    parser.add_argument("--relay-other-partners", action="store_true",
+                        help="also share with this partner what other partners sent here (their items' copies, "
+                             "their comments and attachments); off by default: no relays between partners, no loops")
 
 
 def _client(args) -> AdminClient:
@@ -177,7 +183,13 @@ def _client(args) -> AdminClient:
 
 
 def _emit(args, payload: dict[str, Any], text: str) -> None:
-    print(json.dumps(payload, indent=2, sort_keys=True) if args.json else text)
+    """JSON as the API sent it (escaped by json.dumps), or text with every control character shown, never acted on:
+    node and partner strings in it must not rewrite the admin's terminal."""
+    print(json.dumps(payload, indent=2, sort_keys=True) if args.json else _safe_lines(text))
+
+
+def _safe_lines(text: str) -> str:
+    return "\n".join(render.printable(line) for line in text.split("\n"))
 
 
 def _connection_command(args, client: AdminClient) -> int:
@@ -192,6 +204,7 @@ def _connection_command(args, client: AdminClient) -> int:
             "project": args.project,
             "partner_url": None if args.no_partner_url else args.partner_url,
             "expires_in_hours": args.expires_in_hours,
+            "relay_other_partners": args.relay_other_partners,
         }
         result = client.request("POST", f"{CONNECTIONS}/invitations", body)
         conn = result["connection"]
@@ -208,7 +221,9 @@ def _connection_command(args, client: AdminClient) -> int:
     if cmd == "accept":
         code = sys.stdin.read() if args.code == "-" else args.code
         result = client.request(
-            "POST", f"{CONNECTIONS}/accept", {"code": code.strip(), "project": args.project, "name": args.name}
+            "POST", f"{CONNECTIONS}/accept",
+            {"code": code.strip(), "project": args.project, "name": args.name,
+             "relay_other_partners": args.relay_other_partners},
         )
         conn = result["connection"]
         follow = "" if conn["status"] == "active" else "\nIt becomes active when the private initiator polls this node."
@@ -236,6 +251,7 @@ def _connection_command(args, client: AdminClient) -> int:
             "passive": args.passive,
             "technical_user": args.technical_user,
             "alt_base_url": args.alt_base_url,
+            "relay_other_partners": args.relay_other_partners,
         }
         result = client.request("POST", f"{CONNECTIONS}/manual", body)
         if generated:
@@ -336,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             return _sync_command(args, client)
         return _connection_command(args, client)
     except CliError as exc:
-        print(f"twinbridge: {exc.message}", file=sys.stderr)
+        print(f"twinbridge: {_safe_lines(exc.message)}", file=sys.stderr)
         return exc.exit_code
 
 

@@ -1,0 +1,107 @@
+"""Per-connection quotas, in the node table: counters per fixed time window (replicas admitted, key rotations) and
+leases (long-polls held open). Every item expires through the table's TTL; nothing needs cleaning up."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from twinbridge.store import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+class QuotaRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def take(self, connection_id: str, name: str, want: int, limit: int, window_seconds: int,
+             now: float | None = None) -> tuple[int, float]:
+        """Take up to ``want`` units of ``limit`` per window; returns (units granted, seconds until the window ends).
+        Two calls at most: one read of what is left, one conditional add (racing takers never exceed the limit)."""
+        moment = time.time() if now is None else now
+        window = int(moment // window_seconds)
+        retry_after = (window + 1) * window_seconds - moment
+        key = {"PK": keys.connection_pk(connection_id), "SK": f"QUOTA#{name}#{window}"}
+        for _ in range(3):
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+            used = int(str(item.get("used", 0)))
+            granted = min(want, limit - used)
+            if granted <= 0:
+                return 0, retry_after
+            try:
+                self._table.update_item(
+                    Key=key, UpdateExpression="ADD used :n SET expires_at = :ttl",
+                    ConditionExpression="attribute_not_exists(used) OR used <= :room",
+                    ExpressionAttributeValues={":n": granted, ":room": limit - granted,
+                                               ":ttl": int(moment) + 2 * window_seconds + 60},
+                )
+                return granted, retry_after
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return 0, retry_after
+
+    def take_tokens(self, connection_id: str, name: str, want: int, capacity: int, per_second: float,
+                    now: float | None = None) -> tuple[int, float]:
+        """A token bucket: up to ``want`` of the tokens there are (``capacity`` at most, ``per_second`` more each
+        second); returns (tokens granted, seconds until the next one). A burst up to ``capacity`` passes at once,
+        a steady stream up to ``per_second`` is never held back, a flood gets ``per_second``. Two calls."""
+        moment = time.time() if now is None else now
+        key: dict[str, Any] = {"PK": keys.connection_pk(connection_id), "SK": f"BUCKET#{name}"}
+        for _ in range(3):
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            last = float(str(item["at"])) if item else moment
+            tokens = min(float(capacity), float(str(item["tokens"])) + (moment - last) * per_second) if item \
+                else float(capacity)
+            granted = min(want, int(tokens))
+            left = tokens - granted
+            retry_after = 0.0 if left >= 1 else (1 - left) / per_second
+            values: dict[str, Any] = {":tokens": Decimal(str(round(left, 6))), ":at": Decimal(str(round(moment, 6))),
+                                      ":ttl": int(moment) + 3600}
+            try:
+                if item:
+                    self._table.update_item(
+                        Key=key, UpdateExpression="SET tokens = :tokens, #at = :at, expires_at = :ttl",
+                        ConditionExpression="#at = :last", ExpressionAttributeNames={"#at": "at"},
+                        ExpressionAttributeValues={**values, ":last": item["at"]})
+                else:
+                    self._table.put_item(Item={**key, "tokens": values[":tokens"], "at": values[":at"],
+                                               "expires_at": values[":ttl"]},
+                                         ConditionExpression="attribute_not_exists(PK)")
+                return granted, retry_after
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return 0, 1 / per_second
+
+    def lease(self, connection_id: str, name: str, slots: int, seconds: float, holder: str,
+              now: float | None = None) -> str | None:
+        """Hold one of ``slots`` leases for ``seconds``; returns the slot's name, or None when all are held."""
+        moment = time.time() if now is None else now
+        for slot in range(slots):
+            key = {"PK": keys.connection_pk(connection_id), "SK": f"LEASE#{name}#{slot}"}
+            try:
+                self._table.put_item(
+                    Item={**key, "holder": holder, "until": int(moment + seconds) + 1,
+                          "expires_at": int(moment + seconds) + 3600},
+                    ConditionExpression="attribute_not_exists(PK) OR #until < :now",
+                    ExpressionAttributeNames={"#until": "until"}, ExpressionAttributeValues={":now": int(moment)},
+                )
+                return str(key["SK"])
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return None
+
+    def release(self, connection_id: str, slot: str, holder: str) -> None:
+        try:
+            self._table.delete_item(Key={"PK": keys.connection_pk(connection_id), "SK": slot},
+                                    ConditionExpression="holder = :me", ExpressionAttributeValues={":me": holder})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise

@@ -1,0 +1,56 @@
+"""Lower-severity claims a partner may not make (finding 12): confirming a paused connection, claiming to have seen
+more of our replicas than we ever sent. In process: the peer API handler and moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from tests.support import http_event
+from twinbridge.models.admin import ManualConnectionRequest
+from twinbridge.peers.keys import new_manual_key, parse_manual_key
+from twinbridge.peers.signing import sign
+
+
+def _peer(route: str, body: dict, key: bytes, context) -> tuple[int, dict]:
+    from functions.peer_api.app import lambda_handler
+
+    raw = json.dumps(body).encode()
+    response = lambda_handler(http_event("POST", route, raw, sign(key, "POST", route, "", raw)), context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_a_paused_connection_cannot_be_confirmed(deps, lambda_context):
+    from twinbridge.services import connections
+
+    key = new_manual_key()
+    conn = connections.add_manual(deps, ManualConnectionRequest(
+        name="paused", local_short_name="us", remote_short_name="them", local_key=key, passive=True))
+    connections.set_active(deps, conn.id, False)
+
+    status, body = _peer("/peer/v1/handshake/confirm", {"initiator_node": "them"}, parse_manual_key(key),
+                         lambda_context)
+
+    assert status == 409 and body["error"] == "connection_inactive"
+    assert deps.connections.get(conn.id).status.value == "deactivated"
+
+
+def test_a_claim_to_have_seen_more_of_our_replicas_than_we_sent_is_bounded_and_recorded(deps, aws, monkeypatch):
+    from twinbridge.models.replica import ItemIdentity, Replica, ReplicaMessage
+    from twinbridge.models.twin import Twin
+    from twinbridge.services import connections
+    from twinbridge.services.sync_in import _Apply
+
+    conn = connections.add_manual(deps, ManualConnectionRequest(
+        name="claims", local_short_name="us", remote_short_name="them", project="ACME", local_key=new_manual_key(),
+        passive=True))
+    twin = deps.twins.save(Twin(connection_id=conn.id, twin_id="us:10", origin="local", out_seq=3,
+                                local=ItemIdentity(id="10", key="ACME-10")))
+    claim = ReplicaMessage(twin_id="us:10", seq=1, based_on=10**9, origin="us", replica=Replica(
+        item=ItemIdentity(id="77", key="THEM-77"), project="THEM", type="Task", summary="x",
+        updated=datetime.now(UTC)))
+    run = _Apply(deps, None, conn, twin, claim)  # the claim is weighed before any tracker call
+
+    assert run._based_on() == 3
+    [event] = [e for e in deps.events.recent(conn.id) if e["kind"] == "replica.claim_bounded"]
+    assert "based_on 1000000000 > 3 sent" in event["detail"]
