@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from twinbridge.models.tracker import ItemFields
+from twinbridge.services.sync_in import find_by_marker
 from twinbridge.sync.basic_rules import marker_for
 from twinbridge.trackers.base import TrackerClient
 from twinbridge.trackers.credentials import TrackerCredentials
@@ -54,14 +55,6 @@ def _person(info: dict) -> TrackerClient:
         else TrackerCredentials(pat=person["token"])
     )
     return build_client(tracker["type"], tracker["url"], credentials)
-
-
-def _find_copy(ado: TrackerClient, project: str, marker: str, since: datetime):
-    for ref in ado.search_changed_since(project, since):
-        item = ado.get_item(ref.key)
-        if marker in item.labels:
-            return item
-    return None
 
 
 def _percentile(ordered: list[float], share: float) -> float:
@@ -120,7 +113,7 @@ def main() -> int:
         started = time.monotonic()
         issue = jira.create_item("ACME", ItemFields(summary="Latency probe", type="Task"))
         marker = marker_for(connection_id, f"pub:{issue.id}")
-        copy = _wait_for(lambda: _find_copy(ado, "BETA", marker, since), timeout=60, interval=0.2)
+        copy = _wait_for(lambda: find_by_marker(ado, "BETA", marker, since), timeout=60, interval=0.2)
         first_copy_ms = (time.monotonic() - started) * 1000
 
         latencies, lost = [], []

@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.e2e.conftest import Node, wait_until
 from twinbridge.models.tracker import ItemFields, NativeText, TrackerItem
+from twinbridge.services.sync_in import find_by_marker
 from twinbridge.sync.basic_rules import is_marker, marker_for
 from twinbridge.trackers.base import TrackerClient
 from twinbridge.trackers.credentials import TrackerCredentials
@@ -94,12 +95,7 @@ class Side:
         return NativeText(format="html", content=f"<div>{words} <b>bold</b></div>")
 
     def find_copy(self, connection_id: str, twin_id: str, since: datetime) -> TrackerItem | None:
-        marker = marker_for(connection_id, twin_id)
-        for ref in self.client.search_changed_since(self.project, since):
-            item = self.client.get_item(ref.key)
-            if marker in item.labels:
-                return item
-        return None
+        return find_by_marker(self.client, self.project, marker_for(connection_id, twin_id), since)
 
     def item(self, key: str) -> TrackerItem:
         return self.client.get_item(key)

@@ -1,7 +1,7 @@
 """Bodies of the node-to-node protocol (our own: extra fields are refused).
 
 Every field is bounded: a partner is another organization, so its bodies are untrusted input even when they are
-correctly signed. The bounds are generous for what twinbridge itself sends (docs/security.md, "Limits chosen", explains each).
+correctly signed. The bounds are generous for what twinbridge itself sends (docs/security.md, "Limits chosen").
 """
 
 from __future__ import annotations

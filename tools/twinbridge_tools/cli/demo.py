@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from twinbridge.errors import TwinbridgeError
 from twinbridge.models.tracker import ItemFields, NativeText, TrackerItem
+from twinbridge.services.sync_in import find_by_marker
 from twinbridge.trackers.base import TrackerClient
 from twinbridge_tools.cli import render
 from twinbridge_tools.cli.admin_client import AdminClient, CliError
@@ -113,7 +114,7 @@ class Story:
 
             marker = marker_for(connection_id, f"{PUBLIC_SHORT}:{issue.id}")
             work_item = self._wait(
-                "the work item in Azure DevOps", lambda: _find(ado, self.private.project, marker, since)
+                "the work item in Azure DevOps", lambda: find_by_marker(ado, self.private.project, marker, since)
             )
             self.out(f'      work item {work_item.key} "{work_item.summary}" appeared in Azure DevOps: {work_item.url}')
 
@@ -320,15 +321,6 @@ def _connection_active(node: DemoNode, connection_id: str) -> bool:
 def _name(item: TrackerItem) -> str:
     """ACME-1 for a Jira issue, "work item 1" for an Azure DevOps one (whose key is a bare number)."""
     return f"work item {item.key}" if item.key.isdigit() else item.key
-
-
-def _find(client: TrackerClient, project: str, marker: str, since: datetime) -> TrackerItem | None:
-    """The item carrying the correlation marker the sync engine puts on a copy when it creates it."""
-    for ref in client.search_changed_since(project, since):
-        item = client.get_item(ref.key)
-        if marker in item.labels:
-            return item
-    return None
 
 
 def _text(client: TrackerClient, words: str) -> NativeText:
