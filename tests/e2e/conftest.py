@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from twinbridge_tools.cli.admin_client import AdminClient, CliError
 from twinbridge_tools.cli.dev import spawn_node, wait_ready
 from twinbridge_tools.local.aws import free_port
 
+_projects = itertools.count(1)
 NODES = {
     "pub-a": {"public": True, "tracker": "jira-cloud"},
     "pub-b": {"public": True, "tracker": "jira-dc"},
@@ -55,14 +57,15 @@ class Node:
             "name": extra.pop("name", f"{self.name} to {partner.name if partner else 'private partner'}"),
             "local_short_name": self.name,
             "remote_short_name": partner.name if partner else "partner",
-            "project": "PRJ",
+            "project": f"PRJ{next(_projects)}",  # one connection per partner and project: a fresh project each
             "partner_url": partner.url if partner else None,
             **extra,
         }
         result = self.call("POST", "/admin/v1/connections/invitations", body)
         return result["connection"], result["invitation_code"]
 
-    def accept(self, code: str, project: str = "INC") -> dict:
+    def accept(self, code: str, project: str | None = None) -> dict:
+        project = project or f"INC{next(_projects)}"
         return self.call("POST", "/admin/v1/connections/accept", {"code": code, "project": project})["connection"]
 
     def test(self, connection_id: str) -> dict:
