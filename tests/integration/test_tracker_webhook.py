@@ -55,11 +55,12 @@ def test_signed_jira_cloud_webhook_is_queued_once_in_the_items_group(jira_cloud,
         {"x-hub-signature": _sign(JIRA_CLOUD_BODY), "x-atlassian-webhook-identifier": "delivery-1"},
     )
     assert response["statusCode"] == 202, response["body"]
-    assert _body(response) == {"status": "queued", "delivery_id": "delivery-1", "kind": "updated", "item": "TES-41"}
+    signed_id = "jira:sha256:" + hashlib.sha256(b"jira:issue_updated\n" + JIRA_CLOUD_BODY).hexdigest()
+    assert _body(response) == {"status": "queued", "delivery_id": signed_id, "kind": "updated", "item": "TES-41"}
 
     (message,) = queued(jira_cloud)
     assert message["Attributes"]["MessageGroupId"] == "jira-cloud:10040"
-    assert message["Attributes"]["MessageDeduplicationId"] == hashlib.sha256(b"jira-cloud:delivery-1").hexdigest()
+    assert message["Attributes"]["MessageDeduplicationId"] == hashlib.sha256(f"jira-cloud:{signed_id}".encode()).hexdigest()
     body = json.loads(message["Body"])
     assert body["type"] == "tracker.change"
     change = body["change"]
@@ -67,7 +68,7 @@ def test_signed_jira_cloud_webhook_is_queued_once_in_the_items_group(jira_cloud,
         "TES-41",
         "TES",
         "updated",
-        "delivery-1",
+        signed_id,  # the unsigned x-atlassian-webhook-identifier header does not name the delivery
     )
     assert change["instance"] == "https://some-instance-test.atlassian.net"
     assert [c["field"] for c in change["changes"]] == ["summary"]
@@ -85,6 +86,15 @@ def test_redelivered_jira_webhook_is_acknowledged_and_not_queued_twice(jira_clou
     assert _body(first)["status"] == "queued" and _body(again)["status"] == "duplicate"
     assert len(queued(jira_cloud)) == 1
     assert len(table_snapshot()) == 1
+
+
+def test_a_captured_delivery_replayed_under_a_new_identifier_header_is_still_a_duplicate(jira_cloud):
+    signed = {"x-hub-signature": _sign(JIRA_CLOUD_BODY)}
+    assert _body(_post("jira-cloud", JIRA_CLOUD_BODY, {**signed, "x-atlassian-webhook-identifier": "a"}))["status"] \
+        == "queued"
+    replayed = _post("jira-cloud", JIRA_CLOUD_BODY, {**signed, "x-atlassian-webhook-identifier": "forged-new-id"})
+    assert _body(replayed)["status"] == "duplicate"
+    assert len(queued(jira_cloud)) == 1
 
 
 def test_redelivery_without_identifier_header_is_recognized_by_the_body_hash(jira_cloud):

@@ -176,13 +176,19 @@ def test_legacy_jira_comment_edit_without_event_type_is_comment_updated():
     assert change.kind is ChangeKind.COMMENT_UPDATED and change.comment_id == "10084"
 
 
-def test_jira_delivery_id_comes_from_the_atlassian_header_when_present():
+def test_a_jira_cloud_delivery_is_identified_by_its_signed_body_not_its_unsigned_header():
     path = CORPORA / "jira-webhooks/mattermost-plugin-jira/jira-cloud-issue-created.json"
     with_header = parse_webhook("jira-cloud", path.read_bytes(), {"X-Atlassian-Webhook-Identifier": "abc-123"})
+    replayed = parse_webhook("jira-cloud", path.read_bytes(), {"X-Atlassian-Webhook-Identifier": "new-id-999"})
     without = parse_webhook("jira-cloud", path.read_bytes(), {})
-    assert with_header.delivery_id == "abc-123"
-    assert without.delivery_id == parse_webhook("jira-cloud", path.read_bytes(), None).delivery_id  # stable
+    assert with_header.delivery_id == replayed.delivery_id == without.delivery_id  # the header cannot make it new
     assert without.delivery_id != parse_webhook("jira-cloud", path.read_bytes() + b"\n", {}).delivery_id
+
+
+def test_a_jira_dc_delivery_keeps_the_identifier_its_authenticated_sender_gives():
+    path = CORPORA / "jira-webhooks/mattermost-plugin-jira/jira-cloud-issue-created.json"
+    assert parse_webhook("jira-dc", path.read_bytes(), {"X-Atlassian-Webhook-Identifier": "abc-123"}).delivery_id \
+        == "abc-123"
 
 
 def test_ado_update_reads_old_and_new_values_and_the_revising_identity():

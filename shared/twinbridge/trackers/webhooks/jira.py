@@ -82,7 +82,11 @@ def parse(tracker: str, body: bytes, headers: Mapping[str, str] | None = None) -
     if instance is None:
         raise NotATrackerEventError(f"Jira '{event}' event has no 'self' URL to tell the Jira instance from")
 
-    delivery = text(header(headers, "x-atlassian-webhook-identifier")) or body_delivery_id("jira", event, body)
+    # Jira Cloud signs the body, not its headers: a delivery is identified by what is signed, so a captured delivery
+    # replayed under a new X-Atlassian-Webhook-Identifier is still the same delivery (a retry resends the same bytes).
+    # Jira DC authenticates the sender with a token (headers and body alike): its identifier header is kept.
+    identifier = None if tracker == "jira-cloud" else text(header(headers, "x-atlassian-webhook-identifier"))
+    delivery = identifier or body_delivery_id("jira", event, body)
     return ChangeEvent(
         tracker=tracker,
         instance=instance,
