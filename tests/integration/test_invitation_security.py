@@ -98,7 +98,7 @@ class Acceptor:
         code = InvitationCode.decode(code_text)
         pair = new_ephemeral()
         agreed = agree(
-            pair.private, b64d(code.public_key), context=code.connection_id,
+            pair.private, b64d(code.public_key), context=code.key_context(),
             binding_secret=b64d(code.invitation_secret) if binding_secret is None else binding_secret,
             first_party=False,
         )
@@ -444,3 +444,19 @@ def test_agreed_keys_are_never_returned_after_accepting_here(accepted_here, tabl
     bodies = {"accept": accept_reply, "acceptance": fetched.text, **_views(connection_id, lambda_context)}
 
     assert {name: [s for s in secrets_ if s in text] for name, text in bodies.items()} == dict.fromkeys(bodies, [])
+
+
+def test_a_code_whose_terms_were_altered_on_the_way_completes_no_handshake(invitation, lambda_context, table_snapshot):
+    """The terms (mode, description, names, expiry) are bound into the keys: an acceptor holding an altered code
+    derives keys the initiator does not, so its accept is refused and neither side holds the altered terms."""
+    from twinbridge.models.invitation import InvitationCode
+
+    _, code = invitation
+    genuine = InvitationCode.decode(code)
+    altered = genuine.model_copy(update={"mode": "script", "description": "altered on the way"}).encode()
+    before = table_snapshot()
+
+    reply = Acceptor.for_code(altered).accept(lambda_context)
+
+    assert (reply.status, reply.text) == (401, UNAUTHORIZED_BODY)
+    assert table_snapshot() == before

@@ -82,7 +82,7 @@ def _acceptor(code_text: str):
 
     code = InvitationCode.decode(code_text)
     pair = new_ephemeral()
-    keys = agree(pair.private, b64d(code.public_key), context=code.connection_id,
+    keys = agree(pair.private, b64d(code.public_key), context=code.key_context(),
                  binding_secret=b64d(code.invitation_secret), first_party=False)
     body = json.dumps({"acceptor_public_key": b64e(pair.public), "acceptor_node": "partner"}).encode()
     return code.connection_id, body, keys.outbound

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 
@@ -12,6 +13,18 @@ from twinbridge.errors import MalformedInvitationError
 from twinbridge.models.connection import SHORT_NAME_PATTERN, Mode
 
 PREFIX = "tbinv1."
+
+
+def terms_context(connection_id: str, *, name: str, initiator_short_name: str, acceptor_short_name: str,
+                  description: str, mode: str, expires_at: dt.datetime) -> str:
+    """The key-derivation context of an invitation: its connection id and a digest of its terms. Both sides derive
+    the keys with it, so a code whose terms were altered on the way (mode, description, names, expiry) yields keys
+    that do not match, and the handshake fails instead of each side holding different terms."""
+    terms = {"name": name, "initiator": initiator_short_name, "acceptor": acceptor_short_name,
+             "description": description, "mode": mode,
+             "expires_at": expires_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    digest = hashlib.sha256(json.dumps(terms, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return f"{connection_id}|terms:{digest}"
 
 
 class InvitationCode(BaseModel):
@@ -37,6 +50,11 @@ class InvitationCode(BaseModel):
         if len(b64d(value)) != 32:
             raise ValueError("must be 32 bytes, base64url")
         return value
+
+    def key_context(self) -> str:
+        return terms_context(self.connection_id, name=self.name, initiator_short_name=self.initiator_short_name,
+                             acceptor_short_name=self.acceptor_short_name, description=self.description,
+                             mode=self.mode, expires_at=self.expires_at)
 
     def encode(self) -> str:
         """``tbinv1.<base64url json>.<8 hex check>``, so a truncated paste is caught."""

@@ -35,7 +35,7 @@ from twinbridge.models.connection import (
     new_connection_id,
     utcnow,
 )
-from twinbridge.models.invitation import InvitationCode
+from twinbridge.models.invitation import InvitationCode, terms_context
 from twinbridge.models.messages import (
     AcceptanceResponse,
     AcceptRequest,
@@ -63,6 +63,13 @@ def node_url(deps: Deps, seen_as: str | None = None) -> str | None:
     if not deps.settings.node_public:
         return None
     return deps.settings.public_url or seen_as or None
+
+
+def _terms(conn: Connection) -> str:
+    """The key-derivation context of the invitation this (initiator's) record was issued as."""
+    return terms_context(conn.id, name=conn.name, initiator_short_name=conn.local_short_name,
+                         acceptor_short_name=conn.remote_short_name, description=conn.description, mode=conn.mode,
+                         expires_at=conn.invitation_expires_at or dt.datetime.fromtimestamp(0, dt.UTC))
 
 
 def _accept_proof_parts(connection_id: str, acceptor_public_key: str) -> tuple[str, str, str]:
@@ -187,7 +194,7 @@ def prove_accept(deps: Deps, connection_id: str, request: SignedRequest) -> Acce
         else:
             ephemeral_private, invitation_secret = halves
             try:
-                key = crypto.agree(ephemeral_private, b64d(body.acceptor_public_key), context=connection_id,
+                key = crypto.agree(ephemeral_private, b64d(body.acceptor_public_key), context=_terms(conn),
                                    binding_secret=invitation_secret, first_party=True).inbound
             except ValueError:
                 raise AuthenticationError("acceptor_public_key is not a valid X25519 public key") from None
@@ -206,7 +213,7 @@ def receive_accept(deps: Deps, connection_id: str, request: SignedRequest) -> Ac
         agreed = crypto.agree(
             ephemeral_private,
             b64d(body.acceptor_public_key),
-            context=connection_id,
+            context=_terms(conn),
             binding_secret=invitation_secret,
             first_party=True,
         )
@@ -250,7 +257,7 @@ def fetch_acceptance(deps: Deps, conn: Connection) -> bool:
         agreed = crypto.agree(
             ephemeral_private,
             b64d(acceptance.acceptor_public_key),
-            context=conn.id,
+            context=_terms(conn),
             binding_secret=invitation_secret,
             first_party=True,
         )
@@ -287,7 +294,7 @@ def accept(deps: Deps, request: AcceptInvitationRequest, seen_as: str | None = N
         agreed = crypto.agree(
             pair.private,
             b64d(code.public_key),
-            context=code.connection_id,
+            context=code.key_context(),
             binding_secret=invitation_secret,
             first_party=False,
         )
