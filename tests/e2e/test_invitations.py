@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 import requests
@@ -114,3 +115,30 @@ def test_private_node_exposes_no_peer_routes(cluster):
     assert response.status_code == 404
     assert cluster["pub-a"].call("GET", "/admin/v1/node")["public"] is True
     assert private.call("GET", "/admin/v1/node")["public"] is False
+
+
+def test_local_admin_api_answers_only_an_admin_on_this_machine(cluster):
+    """No web page and no rebound DNS name can drive a local node's admin API; bad framing is a 4xx, not a crash."""
+    node = cluster["pub-a"]
+    port = node.url.rsplit(":", 1)[1]
+    before = node.connections()
+    body = json.dumps({"name": "from a web page", "local_short_name": "web", "remote_short_name": "x", "project": "WEB"})
+    attempts = {
+        "rebound DNS name": {"Host": f"evil.example:{port}", "Content-Type": "application/json"},
+        "web page origin": {"Origin": "http://evil.example", "Content-Type": "application/json"},
+        "cross-site fetch": {"Sec-Fetch-Site": "cross-site", "Content-Type": "application/json"},
+        "HTML form": {"Content-Type": "text/plain"},
+    }
+    for label, headers in attempts.items():
+        response = requests.post(f"{node.url}/admin/v1/connections/invitations", data=body, headers=headers, timeout=5)
+        assert response.status_code in (403, 415), label
+        assert response.json()["message"], label
+    assert node.connections() == before
+
+    for length, status in (("-1", 400), ("abc", 400), (str(64 * 1024 * 1024), 413)):
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=5) as raw:
+            request = f"POST /admin/v1/connections/invitations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            raw.sendall(f"{request}Content-Length: {length}\r\n\r\n".encode())
+            answer = raw.recv(4096).decode()
+        assert answer.startswith(f"HTTP/1.1 {status} "), (length, answer[:80])
+    assert node.call("GET", "/admin/v1/node")["public"] is True  # the node is still serving

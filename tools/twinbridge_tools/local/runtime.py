@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from twinbridge_tools.local.aws import CREDENTIALS, EmbeddedAws, LocalResources
 from twinbridge_tools.local.events import http_api_event, scheduled_event, sqs_event
+from twinbridge_tools.local.gateway_guard import Refusal, admin_refusal, body_length
 from twinbridge_tools.local.lambda_emulator import LambdaEmulator
 from twinbridge_tools.local.template import HttpRoute, functions, schedule_seconds, withheld_variables
 from twinbridge_tools.local.trackers import LocalTracker, start_tracker
@@ -147,6 +148,9 @@ class LocalNode:
             params = route.match(method, parts.path)
             if params is None:
                 continue
+            refusal = admin_refusal(self.options.port, headers, body) if route.iam_auth else None
+            if refusal is not None:
+                return _refused(refusal)
             event = http_api_event(
                 method,
                 parts.path,
@@ -227,6 +231,21 @@ class LocalNode:
             )
 
 
+_REFUSAL_CODES = {
+    400: "invalid_request",
+    403: "forbidden",
+    411: "length_required",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _refused(refusal: Refusal) -> tuple[int, dict[str, str], bytes]:
+    code = _REFUSAL_CODES.get(refusal.status, "refused")
+    body = json.dumps({"error": code, "message": refusal.message}).encode()
+    return refusal.status, {"content-type": "application/json"}, body
+
+
 def _http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
     """Shape a handler's return value like API Gateway does for payload v2."""
     import base64
@@ -249,9 +268,13 @@ def _handler_for(node: LocalNode):
         server_version = "twinbridge-local"
 
         def _handle(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
             headers = {name.lower(): value for name, value in self.headers.items()}
+            length = body_length(headers)
+            if isinstance(length, Refusal):
+                self.close_connection = True  # the body was not read: the stream cannot carry another request
+                self._answer(*_refused(length))
+                return
+            body = self.rfile.read(length) if length else b""
             try:
                 status, out_headers, payload = node.dispatch(self.command, self.path, headers, body)
             except Exception as exc:  # the function failed (or the gateway itself): API Gateway answers 500 too
@@ -268,11 +291,16 @@ def _handler_for(node: LocalNode):
                 )
                 status, out_headers = 500, {"content-type": "application/json"}
                 payload = json.dumps({"message": "Internal Server Error", "detail": type(exc).__name__}).encode()
+            self._answer(status, out_headers, payload)
+
+        def _answer(self, status: int, out_headers: dict[str, str], payload: bytes) -> None:
             self.send_response(status)
             for name, value in out_headers.items():
                 if name not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(name, value)
             self.send_header("content-length", str(len(payload)))
+            if self.close_connection:
+                self.send_header("connection", "close")
             self.end_headers()
             self.wfile.write(payload)
 
