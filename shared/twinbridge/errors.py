@@ -122,6 +122,12 @@ class RemoteError(TwinbridgeError):
         self.remote_code = remote_code
 
 
+class StoreBusyError(TwinbridgeError):
+    """DynamoDB kept refusing part of a request (throttled); the work is retried later, nothing was decided."""
+
+    code = "store_busy"
+
+
 # --- sync ------------------------------------------------------------------------------------------
 class AttachmentTransferError(TwinbridgeError):
     """An attachment could not be fetched from the partner's presigned URL, or did not match its hash."""

@@ -87,7 +87,7 @@ def test_crash_after_the_tracker_create_is_resumed_without_a_second_item(receivi
     twin = wiring().twins.get(conn.id, "beta:77")
     assert len(_issues(sim)) == 1
     assert twin.local is not None and twin.local.key == crashed[0] and twin.claim is None
-    assert wiring().twins.get_with_pending(conn.id, "beta:77")[1] is None  # applied: nothing pending
+    assert wiring().twins.get_for_apply(conn.id, "beta:77").pending is None  # applied: nothing pending
 
 
 def test_replayed_and_older_replicas_never_create_or_revert(receiving_node):

@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from twinbridge.errors import ConcurrentModificationError
+from twinbridge.errors import ConcurrentModificationError, StoreBusyError
+from twinbridge.models.connection import Connection, Origin
 from twinbridge.models.replica import ItemIdentity, Replica, ReplicaComment, ReplicaMessage
 from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, StagedAttachment, Twin, TwinError
 from twinbridge.store import keys as k
-from twinbridge.store.twins import TwinRepository
+from twinbridge.store.connections import ConnectionRepository
+from twinbridge.store.twins import ApplyState, TwinRepository
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 CANONICAL_HELLO = {"v": 1, "t": "Document",
@@ -61,16 +63,69 @@ def test_a_held_replica_reads_back_whole_and_is_pending_until_the_twin_applied_i
     twin = twins.save(make_twin(in_seq=3))
     assert twins.hold("conn-1", pending_message())
 
-    loaded, held = twins.get_with_pending("conn-1", "acme:10001")
-    assert loaded == twin
+    state = twins.get_for_apply("conn-1", "acme:10001")
+    assert state.twin == twin and state.connection is None  # no connection record in this test's partition
+    held = state.pending
+    assert held is not None
     assert held.replica.comments[0].body == CANONICAL_HELLO  # rich text kept exactly (JSON text, no Decimals)
     assert held.replica.digest() == pending_message().replica.digest()
     assert twins.received_seqs("conn-1") == {"acme:10001": 4}
 
     twin.in_seq = 4  # what the apply records
     twins.save(twin)
-    assert twins.get_with_pending("conn-1", "acme:10001") == (twin, None)
+    assert twins.get_for_apply("conn-1", "acme:10001") == ApplyState(None, twin, None)
     assert twins.last_received("conn-1", "acme:10001").seq == 4  # kept as the last replica received
+
+
+def test_an_apply_reads_its_connection_with_the_twin_and_the_replica(twins, table):
+    conn = Connection(id="c-" + "ab" * 16, name="Acme", local_short_name="we", remote_short_name="acme",
+                      origin=Origin.MANUAL, created_at=T0, updated_at=T0)
+    ConnectionRepository(table).create(conn)
+    twin = twins.save(make_twin(connection_id=conn.id, in_seq=3))
+    twins.hold(conn.id, pending_message())
+
+    state = twins.get_for_apply(conn.id, "acme:10001")
+
+    assert state.connection == conn and state.twin == twin and state.pending == pending_message()
+    assert twins.get_for_apply(conn.id, "acme:404") == ApplyState(conn, None, None)
+
+
+def _unprocessed(table, monkeypatch, rounds: int) -> list[int]:
+    """DynamoDB (throttled) leaves the last key of the first ``rounds`` BatchGetItem calls unprocessed."""
+    client, real, asked = table.meta.client, table.meta.client.batch_get_item, []
+
+    def throttled(RequestItems):
+        (name, request), = RequestItems.items()
+        asked.append(len(request["Keys"]))
+        if len(asked) > rounds:
+            return real(RequestItems=RequestItems)
+        served = request["Keys"][:-1]
+        answer = real(RequestItems={name: {**request, "Keys": served}}) if served else {"Responses": {}}
+        answer["UnprocessedKeys"] = {name: {**request, "Keys": request["Keys"][-1:]}}
+        return answer
+
+    monkeypatch.setattr(client, "batch_get_item", throttled)
+    return asked
+
+
+def test_keys_left_unprocessed_are_asked_for_again(twins, table, monkeypatch):
+    twin = twins.save(make_twin(in_seq=3))
+    twins.hold("conn-1", pending_message())
+    asked = _unprocessed(table, monkeypatch, rounds=1)
+
+    state = twins.get_for_apply("conn-1", "acme:10001")
+
+    assert asked == [3, 1]  # the inbox key was asked for again, alone
+    assert state.twin == twin and state.pending == pending_message()
+
+
+def test_keys_still_unprocessed_fail_the_read_instead_of_reading_as_missing(twins, table, monkeypatch):
+    twins.save(make_twin(in_seq=3))
+    twins.hold("conn-1", pending_message())
+    _unprocessed(table, monkeypatch, rounds=10)
+
+    with pytest.raises(StoreBusyError):
+        twins.get_for_apply("conn-1", "acme:10001")  # not "nothing pending": the queue retries the apply
 
 
 def test_the_inbox_keeps_the_newest_replica(twins):

@@ -39,6 +39,7 @@ EXPECTED = [
     (errors.TrackerNotFoundError("jira-cloud", "get item", 404, "no ACME-9"), 502),
     (errors.TrackerRejectedError("azure-devops", "update item", 400, "bad field"), 502),
     (errors.TrackerThrottledError("jira-cloud", "search", 429, "slow down", retry_after=7.0), 503),
+    (errors.StoreBusyError("DynamoDB left keys unprocessed"), 503),
     (errors.TrackerUnavailableError("azure-devops", "get item", None, "connection refused"), 502),
 ]
 # A 401 says the same to every caller, whatever was refused: these share their base class's code on purpose.

@@ -36,6 +36,7 @@ STATUS_BY_ERROR: tuple[ErrorRule, ...] = (
     ErrorRule(errors.ThrottledError, 429, "none"),  # a partner over its connection's quota; Retry-After says when
     ErrorRule(errors.RemoteError, 502, "warning"),  # the partner's status is never passed through as ours
     ErrorRule(errors.TrackerThrottledError, 503, "warning"),
+    ErrorRule(errors.StoreBusyError, 503, "warning"),
     ErrorRule(errors.TrackerError, 502, "warning"),
     ErrorRule(errors.TwinbridgeError, 500, "exception"),
 )

@@ -15,7 +15,6 @@ from twinbridge.errors import (
     ApplyFailedError,
     AttachmentTransferError,
     ConcurrentModificationError,
-    NotFoundError,
     RefusedMessageError,
     TrackerNotFoundError,
 )
@@ -140,12 +139,11 @@ def unlink(deps: Deps, connection_id: str, twin_id: str) -> None:
 
 def apply_pending(deps: Deps, connection_id: str, twin_id: str) -> bool:
     """Apply the replica waiting in the twin's inbox; True when something was applied. Raising makes the queue retry."""
-    try:
-        conn = deps.connections.get(connection_id)
-    except NotFoundError:
+    state = deps.twins.get_for_apply(connection_id, twin_id)
+    conn, twin, pending = state.connection, state.twin, state.pending
+    if conn is None:
         logger.info("apply dropped: the connection was deleted", extra={"connection_id": connection_id})
         return False
-    twin, pending = deps.twins.get_with_pending(connection_id, twin_id)
     if twin is None or pending is None:  # unlinked meanwhile, or applied already (a redelivered job)
         return False
     client = deps.tracker

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from twinbridge.errors import ConcurrentModificationError
+from twinbridge.errors import ConcurrentModificationError, StoreBusyError
+from twinbridge.models.connection import Connection
 from twinbridge.models.replica import ReplicaMessage
 from twinbridge.models.twin import Twin
 from twinbridge.store import keys
+from twinbridge.store.serialization import from_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -23,6 +26,17 @@ if TYPE_CHECKING:
 # change(twin) edits the twin in place and returns False when there is nothing to save (None counts as True).
 TwinChange = Callable[[Twin], bool | None]
 UPDATE_ATTEMPTS = 5
+BATCH_GET_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ApplyState:
+    """What applying a replica starts from; None where the item does not exist (a deleted connection, an unlinked
+    twin, nothing pending)."""
+
+    connection: Connection | None
+    twin: Twin | None
+    pending: ReplicaMessage | None
 
 
 def _conditional_failed(exc: ClientError) -> bool:
@@ -130,20 +144,31 @@ class TwinRepository:
                 batch.delete_item(Key={"PK": pk, "SK": keys.twin_local_sk(twin.local.id)})
 
     # --- the inbox: the newest replica received (pending while its seq > the twin's in_seq) --------------------
-    def get_with_pending(self, connection_id: str, twin_id: str) -> tuple[Twin | None, ReplicaMessage | None]:
-        """The twin and the replica waiting to be applied to it, in one consistent read of both items."""
+    def get_for_apply(self, connection_id: str, twin_id: str) -> ApplyState:
+        """The connection, the twin and the replica waiting to be applied to it: the three items of one partition
+        in one strongly consistent BatchGetItem (keys DynamoDB leaves unprocessed are asked for again)."""
         pk = keys.connection_pk(connection_id)
-        answer = self._table.meta.client.batch_get_item(RequestItems={self._table.name: {
-            "Keys": [{"PK": pk, "SK": keys.twin_sk(twin_id)}, {"PK": pk, "SK": keys.inbox_sk(twin_id)}],
-            "ConsistentRead": True,
-        }})
-        items = {str(item["SK"]): item for item in answer["Responses"].get(self._table.name, [])}
-        twin_item, inbox_item = items.get(keys.twin_sk(twin_id)), items.get(keys.inbox_sk(twin_id))
+        wanted = {"META": keys.CONNECTION_SK, "twin": keys.twin_sk(twin_id), "inbox": keys.inbox_sk(twin_id)}
+        items = self._batch_get([{"PK": pk, "SK": sk} for sk in wanted.values()])
+        conn_item, twin_item, inbox_item = (items.get(sk) for sk in wanted.values())
         twin = _load(twin_item) if twin_item else None
         held = ReplicaMessage.model_validate_json(str(inbox_item["message_json"])) if inbox_item else None
         if held is not None and twin is not None and held.seq <= twin.in_seq:
             held = None  # applied already
-        return twin, held
+        return ApplyState(from_item(conn_item) if conn_item else None, twin, held)
+
+    def _batch_get(self, wanted: builtins.list[dict[str, str]]) -> dict[str, dict[str, Any]]:
+        """SK -> item for the keys that exist. Raises when DynamoDB still leaves some unprocessed (throttled):
+        the job is retried rather than taking a missing answer for a missing item."""
+        client, found = self._table.meta.client, {}
+        request: Any = {self._table.name: {"Keys": wanted, "ConsistentRead": True}}
+        for _ in range(BATCH_GET_ATTEMPTS):
+            answer = client.batch_get_item(RequestItems=request)
+            found.update({str(item["SK"]): item for item in answer["Responses"].get(self._table.name, [])})
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+        raise StoreBusyError("DynamoDB left keys unprocessed after retries: the job is retried later")
 
     def hold(self, connection_id: str, message: ReplicaMessage) -> bool:
         """Keep ``message`` until it is applied, unless a newer replica already waits; True when kept (the same
