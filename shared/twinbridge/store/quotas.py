@@ -4,6 +4,7 @@ leases (long-polls held open). Every item expires through the table's TTL; nothi
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +16,16 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
+@dataclass(frozen=True)
+class _Bucket:
+    tokens: Decimal
+    at: Decimal  # epoch seconds of the last take; the write condition
+
+
 class QuotaRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
+        self._buckets: dict[tuple[str, str], _Bucket] = {}  # what this process last wrote of each bucket
 
     def take(self, connection_id: str, name: str, want: int, limit: int, window_seconds: int,
              now: float | None = None) -> tuple[int, float]:
@@ -50,33 +58,47 @@ class QuotaRepository:
                     now: float | None = None) -> tuple[int, float]:
         """A token bucket: up to ``want`` of the tokens there are (``capacity`` at most, ``per_second`` more each
         second); returns (tokens granted, seconds until the next one). A burst up to ``capacity`` passes at once,
-        a steady stream up to ``per_second`` is never held back, a flood gets ``per_second``. Two calls."""
+        a steady stream up to ``per_second`` is never held back, a flood gets ``per_second``.
+
+        One conditional write when this process wrote the bucket last (the usual case: a connection's replicas
+        reach one warm container in turn), a read first otherwise; the condition on the bucket's time and tokens
+        keeps racing takers from spending the same tokens twice."""
         moment = time.time() if now is None else now
         key: dict[str, Any] = {"PK": keys.connection_pk(connection_id), "SK": f"BUCKET#{name}"}
         for _ in range(3):
-            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-            last = float(str(item["at"])) if item else moment
-            tokens = min(float(capacity), float(str(item["tokens"])) + (moment - last) * per_second) if item \
-                else float(capacity)
+            known = self._buckets.get((connection_id, name))
+            if known is None:
+                item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+                known = _Bucket(Decimal(str(item["tokens"])), Decimal(str(item["at"]))) if item else None
+            if known is None:
+                tokens = float(capacity)
+            else:
+                elapsed = max(0.0, moment - float(known.at))
+                tokens = min(float(capacity), float(known.tokens) + elapsed * per_second)
             granted = min(want, int(tokens))
             left = tokens - granted
             retry_after = 0.0 if left >= 1 else (1 - left) / per_second
-            values: dict[str, Any] = {":tokens": Decimal(str(round(left, 6))), ":at": Decimal(str(round(moment, 6))),
-                                      ":ttl": int(moment) + 3600}
+            written = _Bucket(Decimal(str(round(left, 6))), Decimal(str(round(max(moment, float(known.at))
+                                                                                  if known else moment, 6))))
+            values: dict[str, Any] = {":tokens": written.tokens, ":at": written.at, ":ttl": int(moment) + 3600}
             try:
-                if item:
+                if known is not None:
                     self._table.update_item(
                         Key=key, UpdateExpression="SET tokens = :tokens, #at = :at, expires_at = :ttl",
-                        ConditionExpression="#at = :last", ExpressionAttributeNames={"#at": "at"},
-                        ExpressionAttributeValues={**values, ":last": item["at"]})
+                        ConditionExpression="#at = :last AND tokens = :before",
+                        ExpressionAttributeNames={"#at": "at"},
+                        ExpressionAttributeValues={**values, ":last": known.at, ":before": known.tokens})
                 else:
-                    self._table.put_item(Item={**key, "tokens": values[":tokens"], "at": values[":at"],
+                    self._table.put_item(Item={**key, "tokens": written.tokens, "at": written.at,
                                                "expires_at": values[":ttl"]},
                                          ConditionExpression="attribute_not_exists(PK)")
-                return granted, retry_after
             except ClientError as exc:
+                self._buckets.pop((connection_id, name), None)  # another container took tokens: read again
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
+                continue
+            self._buckets[(connection_id, name)] = written
+            return granted, retry_after
         return 0, 1 / per_second
 
     def lease(self, connection_id: str, name: str, slots: int, seconds: float, holder: str,
