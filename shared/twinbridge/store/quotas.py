@@ -78,8 +78,8 @@ class QuotaRepository:
             granted = min(want, int(tokens))
             left = tokens - granted
             retry_after = 0.0 if left >= 1 else (1 - left) / per_second
-            written = _Bucket(Decimal(str(round(left, 6))), Decimal(str(round(max(moment, float(known.at))
-                                                                                  if known else moment, 6))))
+            taken_at = max(moment, float(known.at)) if known else moment  # a clock behind never refills twice
+            written = _Bucket(Decimal(str(round(left, 6))), Decimal(str(round(taken_at, 6))))
             values: dict[str, Any] = {":tokens": written.tokens, ":at": written.at, ":ttl": int(moment) + 3600}
             try:
                 if known is not None:
