@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, field_validator
 
+from twinbridge.loopback import is_loopback
+
 Mode = Literal["basic", "script"]
 SHORT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$"
 
@@ -41,7 +43,7 @@ def validate_peer_url(value: str | None) -> str | None:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http(s) URL")
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError("must use https (plain http is only accepted for loopback addresses)")
     if "@" in parts.netloc or "?" in value or "#" in value:
         raise ValueError("must not carry credentials, a query or a fragment")

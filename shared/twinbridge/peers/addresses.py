@@ -7,11 +7,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def is_loopback(host: str) -> bool:
-    return host.lower() in LOOPBACK_HOSTS
+from twinbridge.loopback import is_loopback
 
 
 def non_public_reason(host: str, port: int) -> str | None:

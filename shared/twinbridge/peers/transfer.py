@@ -17,8 +17,9 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from twinbridge.errors import AttachmentTransferError
+from twinbridge.loopback import is_loopback
 from twinbridge.observability import logger
-from twinbridge.peers.addresses import is_loopback, non_public_reason
+from twinbridge.peers.addresses import non_public_reason
 from twinbridge.streams import HashingWriter, spooled
 
 CHUNK = 1024 * 1024

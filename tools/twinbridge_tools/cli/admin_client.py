@@ -6,6 +6,8 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from twinbridge.loopback import is_loopback
+
 
 class CliError(Exception):
     def __init__(self, message: str, exit_code: int = 2) -> None:
@@ -14,8 +16,8 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
-def is_loopback(url: str) -> bool:
-    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+def is_loopback_url(url: str) -> bool:
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 class AdminClient:
@@ -29,7 +31,7 @@ class AdminClient:
         timeout: float = 60.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._sigv4 = (not is_loopback(base_url)) if sigv4 is None else sigv4
+        self._sigv4 = (not is_loopback_url(base_url)) if sigv4 is None else sigv4
         self._region = region
         self._profile = profile
         self._timeout = timeout

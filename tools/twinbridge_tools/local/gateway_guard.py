@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from twinbridge.loopback import LOOPBACK_HOSTS
+
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP APIs refuse larger request bodies with 413
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def body_length(headers: dict[str, str]) -> int | Refusal:
 
 def admin_refusal(port: int, headers: dict[str, str], body: bytes) -> Refusal | None:
     """Why an admin request does not come from an admin on this machine, or None when it may go through."""
-    own = {f"{name}:{port}" for name in LOOPBACK_NAMES}
+    own = {f"[{name}]:{port}" if ":" in name else f"{name}:{port}" for name in LOOPBACK_HOSTS}
     host = headers.get("host", "").strip().lower()
     if host not in own:
         return Refusal(403, "admin routes answer only to a loopback Host naming this node's port")
