@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from twinbridge.errors import ConcurrentModificationError, ConflictError, DuplicateKeyError, NotFoundError
 from twinbridge.models.connection import Connection
 from twinbridge.store import keys
+from twinbridge.store.conditions import condition_failed
 from twinbridge.store.serialization import COUNTER_FIELDS, from_item, to_item
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ class ConnectionRepository:
                 ExpressionAttributeValues={":at": moment.isoformat()},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
 
     def advance_in_seq(self, connection_id: str, previous: int, new: int) -> bool:
@@ -178,7 +179,7 @@ class ConnectionRepository:
             )
             return True
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from twinbridge.store import keys
+from twinbridge.store.conditions import condition_failed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -50,7 +51,7 @@ class QuotaRepository:
                 )
                 return granted, retry_after
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if not condition_failed(exc):
                     raise
         return 0, retry_after
 
@@ -94,7 +95,7 @@ class QuotaRepository:
                                          ConditionExpression="attribute_not_exists(PK)")
             except ClientError as exc:
                 self._buckets.pop((connection_id, name), None)  # another container took tokens: read again
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if not condition_failed(exc):
                     raise
                 continue
             self._buckets[(connection_id, name)] = written
@@ -116,7 +117,7 @@ class QuotaRepository:
                 )
                 return str(key["SK"])
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if not condition_failed(exc):
                     raise
         return None
 
@@ -125,5 +126,5 @@ class QuotaRepository:
             self._table.delete_item(Key={"PK": keys.connection_pk(connection_id), "SK": slot},
                                     ConditionExpression="holder = :me", ExpressionAttributeValues={":me": holder})
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise

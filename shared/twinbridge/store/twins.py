@@ -18,6 +18,7 @@ from twinbridge.models.connection import Connection
 from twinbridge.models.replica import ReplicaMessage
 from twinbridge.models.twin import Twin
 from twinbridge.store import keys
+from twinbridge.store.conditions import condition_failed
 from twinbridge.store.serialization import from_item
 
 if TYPE_CHECKING:
@@ -37,10 +38,6 @@ class ApplyState:
     connection: Connection | None
     twin: Twin | None
     pending: ReplicaMessage | None
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return bool(exc.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
 class TwinRepository:
@@ -122,7 +119,7 @@ class TwinRepository:
                                      ExpressionAttributeValues={":expected": expected})
         except ClientError as exc:
             twin.version = expected
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 raise ConcurrentModificationError(
                     f"twin {twin.twin_id} changed while it was being updated; try again") from exc
             raise
@@ -181,7 +178,7 @@ class TwinRepository:
                 ExpressionAttributeValues={":seq": message.seq},
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True

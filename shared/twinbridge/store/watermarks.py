@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from twinbridge.store import keys
+from twinbridge.store.conditions import condition_failed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -65,7 +66,7 @@ class WatermarkRepository:
                 self._table.put_item(Item=item, ConditionExpression="version = :expected",
                                      ExpressionAttributeValues={":expected": state.version})
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
         state.version += 1
