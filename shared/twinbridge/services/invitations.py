@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -22,7 +23,6 @@ from twinbridge.errors import (
     InvitationExpiredError,
     InvitationUsedError,
     MalformedInvitationError,
-    NotFoundError,
     RemoteError,
 )
 from twinbridge.models.admin import AcceptInvitationRequest, InitiateRequest
@@ -48,7 +48,7 @@ from twinbridge.peers import keys as crypto
 from twinbridge.peers.signing import SignedRequest, verify
 from twinbridge.services.connections import refuse_second_connection, require_public_partner_url
 from twinbridge.services.deps import Deps
-from twinbridge.services.peer_auth import verify_with
+from twinbridge.services.peer_auth import remember_nonce, verify_with
 
 NOT_PENDING = "this invitation was already used"
 
@@ -132,19 +132,6 @@ def initiate(deps: Deps, request: InitiateRequest, seen_as: str | None = None) -
     return conn, code
 
 
-def _pending_invitation(deps: Deps, connection_id: str) -> tuple[Connection, tuple[bytes, bytes]]:
-    """The invitation this node issued, and its (ephemeral private key, invitation secret)."""
-    conn = deps.connections.find(connection_id)
-    if conn is None or conn.origin != Origin.INITIATOR:
-        raise NotFoundError(f"no invitation {connection_id} on this node")
-    halves = conn.keys.invitation_halves()
-    if conn.status != ConnectionStatus.PENDING or halves is None:
-        raise InvitationUsedError(NOT_PENDING)
-    if conn.invitation_expires_at and utcnow() >= conn.invitation_expires_at:
-        raise InvitationExpiredError("this invitation has expired; ask the partner for a new one")
-    return conn, halves
-
-
 def _complete(deps: Deps, conn: Connection, agreed: crypto.DirectionalKeys, remote_node: str) -> Connection:
     """Turn a pending record active with its agreed keys, dropping every handshake secret."""
     conn.keys = KeyMaterial(
@@ -167,9 +154,30 @@ def _refused(reason: str, request: SignedRequest) -> AuthenticationError:
     return AuthenticationError(reason)
 
 
-def prove_accept(deps: Deps, connection_id: str, request: SignedRequest) -> AcceptRequest:
-    """The accept body, once the request proves it holds a key of this invitation; one 401 otherwise, whatever the
-    invitation's state (unknown, used, expired), so nobody learns that state without the invitation's key.
+def _initiator_keys(conn: Connection, halves: tuple[bytes, bytes], acceptor_public_key: str) -> crypto.DirectionalKeys:
+    """The keys this (initiator's) invitation agrees with an acceptor's public half.
+
+    Raises:
+        ValueError: the half is not a valid X25519 public key.
+    """
+    ephemeral_private, invitation_secret = halves
+    return crypto.agree(ephemeral_private, b64d(acceptor_public_key), context=_terms(conn),
+                        binding_secret=invitation_secret, first_party=True)
+
+
+@dataclass(frozen=True)
+class ProvenAccept:
+    """An accept request that proved it holds a key of the invitation, with what the proof read and derived."""
+
+    body: AcceptRequest
+    conn: Connection
+    agreed: crypto.DirectionalKeys | None  # None: the invitation was used (the proof was the connection's own key)
+
+
+def prove_accept(deps: Deps, connection_id: str, request: SignedRequest) -> ProvenAccept:
+    """The accept body with its invitation and agreed keys, once the request proves it holds a key of the invitation;
+    one 401 otherwise, whatever the invitation's state (unknown, used, expired), so nobody learns that state without
+    the invitation's key.
 
     Proof: a signature with the key agreed from the pending invitation and the body's public half (the acceptor
     holds the code), or, once the invitation was used, with the connection's own inbound key (the acceptor that
@@ -186,40 +194,37 @@ def prove_accept(deps: Deps, connection_id: str, request: SignedRequest) -> Acce
     if conn is None or conn.origin != Origin.INITIATOR:
         raise _refused("no invitation issued by this node under that id", request)
     halves = conn.keys.invitation_halves()
+    agreed = None
     try:
         if halves is None:  # used: only the partner that completed it holds a key of the connection
             key = conn.keys.inbound_key(request.key_id, utcnow())
             if key is None:
                 raise AuthenticationError("invitation already used; request not signed with the connection's key")
         else:
-            ephemeral_private, invitation_secret = halves
             try:
-                key = crypto.agree(ephemeral_private, b64d(body.acceptor_public_key), context=_terms(conn),
-                                   binding_secret=invitation_secret, first_party=True).inbound
+                agreed = _initiator_keys(conn, halves, body.acceptor_public_key)
             except ValueError:
                 raise AuthenticationError("acceptor_public_key is not a valid X25519 public key") from None
+            key = agreed.inbound
         verify(key, request)
     except AuthenticationError as exc:
         raise _refused(exc.reason, request) from None
-    return body
+    return ProvenAccept(body, conn, agreed)
 
 
 def receive_accept(deps: Deps, connection_id: str, request: SignedRequest) -> AcceptResponse:
     """A (public) initiator receives the acceptor's half; the request must prove it holds the agreed key before
     anything about the invitation is told (``prove_accept``)."""
-    body = prove_accept(deps, connection_id, request)
-    conn, (ephemeral_private, invitation_secret) = _pending_invitation(deps, connection_id)
+    proven = prove_accept(deps, connection_id, request)
+    body, conn, agreed = proven.body, proven.conn, proven.agreed
+    if agreed is None or conn.status != ConnectionStatus.PENDING:
+        raise InvitationUsedError(NOT_PENDING)
+    if conn.invitation_expires_at and utcnow() >= conn.invitation_expires_at:
+        raise InvitationExpiredError("this invitation has expired; ask the partner for a new one")
     try:
-        agreed = crypto.agree(
-            ephemeral_private,
-            b64d(body.acceptor_public_key),
-            context=_terms(conn),
-            binding_secret=invitation_secret,
-            first_party=True,
-        )
-    except ValueError as exc:
-        raise InvalidRequestError("acceptor_public_key is not a valid X25519 public key") from exc
-    verify_with(deps, agreed.inbound, request)
+        remember_nonce(deps, request)  # the signature was verified by the proof
+    except AuthenticationError as exc:
+        raise _refused(exc.reason, request) from None
     if body.acceptor_url:
         require_public_partner_url(deps, body.acceptor_url)
         if conn.remote_url and conn.remote_url != body.acceptor_url:
@@ -248,19 +253,12 @@ def fetch_acceptance(deps: Deps, conn: Connection) -> bool:
     halves = conn.keys.invitation_halves()
     if halves is None or conn.remote_url is None:
         raise ConflictError(f"connection {conn.id} has no pending invitation to a partner URL")
-    ephemeral_private, invitation_secret = halves
-    fetch_key = crypto.handshake_key(invitation_secret, conn.id)
+    fetch_key = crypto.handshake_key(halves[1], conn.id)
     acceptance = deps.partner_at(conn.remote_url, fetch_key).fetch_acceptance(conn.id)
     if acceptance is None:
         return False  # not accepted yet
     try:
-        agreed = crypto.agree(
-            ephemeral_private,
-            b64d(acceptance.acceptor_public_key),
-            context=_terms(conn),
-            binding_secret=invitation_secret,
-            first_party=True,
-        )
+        agreed = _initiator_keys(conn, halves, acceptance.acceptor_public_key)
     except ValueError as exc:
         raise RemoteError("the partner's acceptance carries no valid X25519 public key; not completed") from exc
     conn.remote_node = acceptance.acceptor_node
