@@ -21,21 +21,22 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP APIs refuse larger requ
 @dataclass(frozen=True)
 class Refusal:
     status: int
+    error: str
     message: str
 
 
 def body_length(headers: dict[str, str]) -> int | Refusal:
     """The number of body bytes to read, or why the request cannot be read. Header names are lower-case."""
     if "transfer-encoding" in headers:
-        return Refusal(411, "chunked request bodies are not accepted: send a Content-Length")
+        return Refusal(411, "length_required", "chunked request bodies are not accepted: send a Content-Length")
     raw = headers.get("content-length", "").strip()
     if not raw:
         return 0
     if not raw.isascii() or not raw.isdigit():
-        return Refusal(400, "Content-Length must be a non-negative whole number of bytes")
+        return Refusal(400, "invalid_request", "Content-Length must be a non-negative whole number of bytes")
     length = int(raw)
     if length > MAX_PAYLOAD_BYTES:
-        return Refusal(413, f"the request body is larger than {MAX_PAYLOAD_BYTES} bytes")
+        return Refusal(413, "payload_too_large", f"the request body is larger than {MAX_PAYLOAD_BYTES} bytes")
     return length
 
 
@@ -44,15 +45,15 @@ def admin_refusal(port: int, headers: dict[str, str], body: bytes) -> Refusal | 
     own = {f"[{name}]:{port}" if ":" in name else f"{name}:{port}" for name in LOOPBACK_HOSTS}
     host = headers.get("host", "").strip().lower()
     if host not in own:
-        return Refusal(403, "admin routes answer only to a loopback Host naming this node's port")
+        return Refusal(403, "forbidden", "admin routes answer only to a loopback Host naming this node's port")
     origin = headers.get("origin")
     if origin is not None and _origin_authority(origin) not in own:
-        return Refusal(403, "admin routes do not answer requests made by web pages (foreign Origin)")
+        return Refusal(403, "forbidden", "admin routes do not answer requests made by web pages (foreign Origin)")
     if headers.get("sec-fetch-site", "same-origin").strip().lower() not in ("same-origin", "none"):
-        return Refusal(403, "admin routes do not answer cross-site requests")
+        return Refusal(403, "forbidden", "admin routes do not answer cross-site requests")
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if body and content_type != "application/json":
-        return Refusal(415, "admin request bodies must be sent as application/json")
+        return Refusal(415, "unsupported_media_type", "admin request bodies must be sent as application/json")
     return None
 
 

@@ -231,18 +231,8 @@ class LocalNode:
             )
 
 
-_REFUSAL_CODES = {
-    400: "invalid_request",
-    403: "forbidden",
-    411: "length_required",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-}
-
-
 def _refused(refusal: Refusal) -> tuple[int, dict[str, str], bytes]:
-    code = _REFUSAL_CODES.get(refusal.status, "refused")
-    body = json.dumps({"error": code, "message": refusal.message}).encode()
+    body = json.dumps({"error": refusal.error, "message": refusal.message}).encode()
     return refusal.status, {"content-type": "application/json"}, body
 
 
