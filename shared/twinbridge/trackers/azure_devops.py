@@ -246,7 +246,7 @@ class AzureDevOpsClient:
 
     def create_item(self, project: str, fields: ItemFields) -> TrackerItem:
         work_type = fields.type or self.default_issue_type(project) or "Task"
-        ops = self._field_ops(fields.model_copy(update={"type": None}))
+        ops = self._field_ops(fields.model_copy(update={"type": None}), creating=True)
         body = self._patch_call("create_item", "POST", f"{_api(project)}/wit/workitems/${quote(work_type, safe='')}",
                                 ops)
         return self._normalize(body)
@@ -265,7 +265,7 @@ class AzureDevOpsClient:
             raise TrackerRejectedError(TRACKER, "change_status", exc.status,
                                        f"state {status!r} was refused: {exc.detail}") from exc
 
-    def _field_ops(self, fields: ItemFields) -> list[dict[str, Any]]:
+    def _field_ops(self, fields: ItemFields, *, creating: bool = False) -> list[dict[str, Any]]:
         values: dict[str, Any] = {}
         if fields.type is not None:
             values["System.WorkItemType"] = fields.type
@@ -284,7 +284,10 @@ class AzureDevOpsClient:
             known = self._identities.get(fields.assignee_account_id)
             values["System.AssignedTo"] = (known.email or known.display_name) if known else fields.assignee_account_id
         values.update(fields.custom_fields)
-        return [{"op": "add", "path": f"/fields/{name}", "value": value} for name, value in values.items()]
+        # On an existing item `add` on System.Tags merges into the tags already there (Microsoft's "Add a tag"
+        # example): the label list we mirror must `replace` them, or a label removed on the other side stays.
+        return [{"op": "replace" if name == "System.Tags" and not creating else "add", "path": f"/fields/{name}",
+                 "value": value} for name, value in values.items()]
 
     # ------------------------------------------------------------------------------------------- comments
 

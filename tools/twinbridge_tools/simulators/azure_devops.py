@@ -977,6 +977,8 @@ class AzureDevOpsSimulator:
                         history = str(op.get("value") or "")
                         continue
                     value = self._field_value(item, name, op.get("value"), creating)
+                    if name == "System.Tags" and kind == "add":  # documented: `add` merges tags, `replace` replaces
+                        value = _merge_tags(item.fields.get(name), value)
                     if value is None or value == "":
                         item.fields.pop(name, None)  # ADO drops empty fields from the item
                     else:
@@ -1588,6 +1590,17 @@ class _ServiceHooks:
 
 class _SignInPage(Exception):
     """No credentials and no ``X-TFS-FedAuthRedirect: Suppress``: ADO answers 203 with an HTML sign-in page."""
+
+
+def _merge_tags(current: Any, added: str) -> str:
+    """ADO's tag merge: existing tags first, then the new ones not there yet (tag names compare case-insensitively)."""
+    tags = [tag.strip() for tag in str(current or "").split(";") if tag.strip()]
+    seen = {tag.lower() for tag in tags}
+    for tag in (tag.strip() for tag in added.split(";")):
+        if tag and tag.lower() not in seen:
+            tags.append(tag)
+            seen.add(tag.lower())
+    return "; ".join(tags)
 
 
 def _segment_matches(pattern: str, segment: str) -> bool:
