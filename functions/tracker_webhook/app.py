@@ -28,6 +28,8 @@ def receive_tracker_webhook(tracker: str) -> tuple[dict, int]:
     )  # the webhook secret only: this internet-facing function is never granted the tracker credentials
     receipt = ingest_webhook(deps, tracker, request.body, request.headers)
     metrics.add_metric(name=METRIC_BY_STATUS[receipt.status], unit=MetricUnit.Count, value=1)
+    if receipt.actor == "unknown":  # the technical-user guard could not fire: only the echo guards stood
+        metrics.add_metric(name="WebhookWithoutActor", unit=MetricUnit.Count, value=1)
     return receipt.model_dump(mode="json", exclude_none=True), 202
 
 

@@ -303,3 +303,27 @@ def test_sample_events_are_authentic_for_the_sample_secret(aws, monkeypatch, nam
     assert response["statusCode"] == 202, response["body"]
     (message,) = queued(queue_url)
     assert message["Attributes"]["MessageGroupId"] == group
+
+
+def test_delivery_naming_nobody_is_queued_and_counted_as_unattributed(aws, monkeypatch, capsys):
+    """The technical-user guard cannot fire without an actor: the change is still synced (the echo guards stop our
+    own writes) and a WebhookWithoutActor metric says how often the guard was blind."""
+    queue_url = provision_webhook_node(
+        monkeypatch, "jira-cloud", {"webhook_secret": SECRET}, technical_user="Some-Instance-Test@gmail.com"
+    )
+    payload = json.loads(JIRA_CLOUD_BODY)
+    del payload["user"]
+    body = json.dumps(payload).encode()
+    response = _post("jira-cloud", body, {"x-hub-signature": _sign(body)})
+    assert response["statusCode"] == 202, response["body"]
+    assert _body(response)["status"] == "queued" and _body(response)["actor"] == "unknown"
+    assert len(queued(queue_url)) == 1
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    metrics = {m["Name"] for e in emitted for d in e["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"WebhookQueued", "WebhookWithoutActor"} <= metrics
+
+
+def test_delivery_with_a_known_actor_is_not_counted_as_unattributed(jira_cloud, capsys):
+    response = _post("jira-cloud", JIRA_CLOUD_BODY, {"x-hub-signature": _sign(JIRA_CLOUD_BODY)})
+    assert response["statusCode"] == 202 and "actor" not in _body(response)
+    assert "WebhookWithoutActor" not in capsys.readouterr().out

@@ -37,6 +37,11 @@ class ActorRef(FrozenModel):
     email: str | None = None
     unique_name: str | None = None
 
+    @property
+    def identifiable(self) -> bool:
+        """True when something here can match a technical user (a display name alone cannot)."""
+        return any(value for value in (self.account_id, self.name, self.key, self.email, self.unique_name))
+
     def matches(self, who: str) -> bool:
         """True when ``who`` is this actor's account id, name, key, email or unique name (case-insensitive)."""
         wanted = who.strip().casefold()
@@ -90,6 +95,9 @@ class WebhookReceiptResponse(BaseModel):
     delivery_id: str | None = None
     kind: ChangeKind | None = None
     item: str | None = None
+    actor: Literal["unknown"] | None = Field(
+        default=None, description="'unknown': the delivery names nobody the technical-user guard could match"
+    )
 
 
 def clip(value: Any) -> tuple[Any, bool]:

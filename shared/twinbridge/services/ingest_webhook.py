@@ -97,6 +97,10 @@ def ingest_webhook(
     if technical_user and change.actor is not None and change.actor.matches(technical_user):
         logger.info("webhook ignored: made by the technical user", extra={"kind": change.kind.value})
         return WebhookReceiptResponse(status="ignored", reason="technical user")
+    unattributed = bool(technical_user) and (change.actor is None or not change.actor.identifiable)
+    if unattributed:  # queued all the same: the echo guards (markers, replica digests) stop our own writes
+        logger.warning("webhook names no usable actor: the technical-user guard cannot tell who made it",
+                       extra={"kind": change.kind.value, "source_event": change.source_event})
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
     try:
@@ -106,5 +110,7 @@ def ingest_webhook(
             f"delivery {change.delivery_id[:80]} is already being processed; retry later"
         ) from exc
     receipt = WebhookReceiptResponse.model_validate(answer)
+    if unattributed:
+        receipt = receipt.model_copy(update={"actor": "unknown"})
     logger.info(f"webhook {receipt.status}", extra={"kind": change.kind.value})
     return receipt

@@ -88,7 +88,8 @@ def parse(tracker: str, body: bytes, headers: Mapping[str, str] | None = None) -
         kind=kind,
         actor=_actor(kind, resource, fields, current),
         changes=changes,
-        comment_id=text(comment.get("commentId")) if kind is ChangeKind.COMMENT_CREATED else None,
+        # workitem.commented names its comment; so does a workitem.created whose comment was typed at creation.
+        comment_id=text(comment.get("commentId")) if kind in (ChangeKind.COMMENT_CREATED, ChangeKind.CREATED) else None,
         attachment_id=_attachment_id(kind, resource),
         occurred_at=parse_instant(payload.get("createdDate")) or dt.datetime.now(dt.UTC),
         delivery_id=(text(payload.get("id")) or body_delivery_id("ado", event, body))[:512],

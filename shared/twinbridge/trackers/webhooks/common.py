@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import json
 import re
@@ -67,26 +68,46 @@ def text(value: Any) -> str | None:
 
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+_DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")  # old TFS JSON: /Date(1480556400000)/
+_EPOCH_DIGITS = re.compile(r"^-?\d{9,16}(\.\d+)?$")
+_MILLIS_FROM = 100_000_000_000  # 1973 in milliseconds, 5138 in seconds: anything larger is milliseconds
 
 
 def parse_instant(value: Any) -> dt.datetime | None:
-    """Epoch milliseconds or an ISO-8601 string (ADO sends 7 fractional digits) as an aware UTC datetime."""
+    """When a delivery says it happened, as an aware UTC datetime; None when it says nothing usable.
+
+    Understands epoch seconds or milliseconds (numbers or digit strings), ISO 8601 (ADO's 7 fractional digits,
+    Jira's ``+0000``, a space for ``T``, no zone = UTC), .NET ``/Date(ms)/`` and RFC 2822 dates.
+    """
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, str) and _EPOCH_DIGITS.match(value.strip()):
+        value = float(value.strip())
     if isinstance(value, (int, float)):
+        return _from_epoch(value / 1000 if abs(value) >= _MILLIS_FROM else value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    raw = value.strip()
+    dotnet = _DOTNET_DATE.match(raw)
+    if dotnet:
+        return _from_epoch(int(dotnet.group(1)) / 1000)
+    iso = _FRACTION.sub(r"\1", raw).replace("Z", "+00:00").replace("z", "+00:00")
+    iso = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", iso)  # Jira's +0000
+    try:
+        parsed = dt.datetime.fromisoformat(iso)
+    except ValueError:
         try:
-            return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
-        except (OverflowError, OSError, ValueError):
+            parsed = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
             return None
-    if isinstance(value, str) and value.strip():
-        raw = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00")
-        raw = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", raw)  # Jira's +0000
-        try:
-            parsed = dt.datetime.fromisoformat(raw)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    return None
+    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _from_epoch(seconds: float) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def base_url_before(url: Any, marker: str) -> str | None:

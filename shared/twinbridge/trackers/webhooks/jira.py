@@ -105,8 +105,10 @@ def parse(tracker: str, body: bytes, headers: Mapping[str, str] | None = None) -
 
 
 def _refine_update(event_type: str | None, items: list[dict], comment: dict) -> ChangeKind:
-    if event_type in ISSUE_EVENT_TYPE_KINDS:
+    if event_type in ISSUE_EVENT_TYPE_KINDS and (comment or not items):
         return ISSUE_EVENT_TYPE_KINDS[event_type]
+    # A comment event that carries field changes but no comment object (a transition screen's comment, seen in
+    # real deliveries): the field changes are what it says for sure; the worker reads the item, comments included.
     attachment_items = [item for item in items if str(item.get("field", "")).lower() == "attachment"]
     if items and len(attachment_items) == len(items):
         # Added: nothing before, something after; removed: the reverse. Anything else is a plain update.
