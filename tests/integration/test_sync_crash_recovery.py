@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import provision_webhook_node
 from twinbridge.models.admin import ManualConnectionRequest
-from twinbridge.models.replica import ItemIdentity, Replica, ReplicaMessage
+from twinbridge.models.replica import FIELDS, FieldClock, ItemIdentity, Replica, ReplicaMessage
 from twinbridge.models.twin import Twin
 from twinbridge.peers.keys import new_manual_key
 from twinbridge.store.twins import TwinRepository
@@ -46,7 +46,8 @@ def receiving_node(aws, monkeypatch):
 def _replica_from_partner(seq: int, summary: str) -> ReplicaMessage:
     replica = Replica(item=ItemIdentity(id="77", key="77"), project="BETA", type="Task", summary=summary,
                       labels=["printer"], updated=datetime.now(UTC))
-    return ReplicaMessage(twin_id="beta:77", seq=seq, origin="beta", replica=replica)
+    clocks = {name: FieldClock(by_origin=seq) for name in FIELDS}  # the partner edited every field in each one
+    return ReplicaMessage(twin_id="beta:77", seq=seq, origin="beta", replica=replica, clocks=clocks)
 
 
 def _pending(conn, message: ReplicaMessage) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -122,6 +122,50 @@ class Replica(StrictModel):
         return _digest(content)
 
 
+FieldName = Literal["type", "summary", "description", "labels"]
+Role = Literal["origin", "copy"]
+Order = Literal["same", "older", "newer", "concurrent"]
+MAX_COUNT = 2**53
+
+
+class FieldClock(StrictModel):
+    """Who wrote a field's value: how many edits each side has made to it (a version vector of two entries, one
+    for the side the item was created on and one for the side holding the copy). Causal, not a value: an undo
+    (A -> B -> A) is a new edit, and an apply is never mistaken for a local edit (it takes the partner's clock)."""
+
+    by_origin: int = Field(default=0, ge=0, le=MAX_COUNT)
+    by_copy: int = Field(default=0, ge=0, le=MAX_COUNT)
+
+    def count(self, role: Role) -> int:
+        return self.by_origin if role == "origin" else self.by_copy
+
+    def bumped(self, role: Role) -> FieldClock:
+        """This clock after one more edit on ``role``'s side."""
+        if role == "origin":
+            return FieldClock(by_origin=min(self.by_origin + 1, MAX_COUNT), by_copy=self.by_copy)
+        return FieldClock(by_origin=self.by_origin, by_copy=min(self.by_copy + 1, MAX_COUNT))
+
+    def merged(self, other: FieldClock) -> FieldClock:
+        return FieldClock(by_origin=max(self.by_origin, other.by_origin), by_copy=max(self.by_copy, other.by_copy))
+
+    def capped(self, role: Role, count: int) -> FieldClock:
+        """This clock with ``role``'s entry at most ``count``."""
+        if role == "origin":
+            return FieldClock(by_origin=min(self.by_origin, count), by_copy=self.by_copy)
+        return FieldClock(by_origin=self.by_origin, by_copy=min(self.by_copy, count))
+
+    def order(self, theirs: FieldClock) -> Order:
+        """``same``; ``older``: ``theirs`` has seen every edit this one has, and more; ``newer``: the reverse;
+        ``concurrent``: each has an edit the other has not seen (both sides changed the field)."""
+        if self == theirs:
+            return "same"
+        if self.by_origin <= theirs.by_origin and self.by_copy <= theirs.by_copy:
+            return "older"
+        if self.by_origin >= theirs.by_origin and self.by_copy >= theirs.by_copy:
+            return "newer"
+        return "concurrent"
+
+
 class ReplicaMessage(StrictModel):
     """``sync.replica``: the newest state of one twin's item on the sending side. ``seq`` grows per twin and
     direction, so the receiver applies a replica at most once and never an older one after a newer one."""
@@ -132,6 +176,9 @@ class ReplicaMessage(StrictModel):
                           description="the highest replica seq the sender had applied from us")
     origin: str = Field(max_length=40, description="short name of the side the item was created on")
     replica: Replica
+    clocks: dict[FieldName, FieldClock] = Field(
+        default_factory=dict, description="per synced field, who wrote the value this replica carries")
+
 
     @property
     def origin_side(self) -> str:
@@ -153,15 +200,22 @@ class UnlinkedMessage(StrictModel):
     reason: str = Field(max_length=200)
 
 
-FIELDS = ("type", "summary", "description", "labels")
+FIELDS: tuple[FieldName, ...] = ("type", "summary", "description", "labels")
+
+
+def field_digest(name: str, value: Any) -> str:
+    """A synced field's value as a digest, the same whichever side computes it (labels as a set)."""
+    return _digest(sorted(value) if name == "labels" else value)
 
 
 def field_versions(replica: Replica) -> dict[str, str]:
-    """A digest per synced field, to tell which fields a replica changed since the previous one."""
-    return {
-        "type": _digest(replica.type), "summary": _digest(replica.summary),
-        "description": _digest(replica.description), "labels": _digest(sorted(replica.labels)),
-    }
+    """A digest per synced field of the values ``replica`` carries."""
+    return {name: field_digest(name, getattr(replica, name)) for name in FIELDS}
+
+
+def message_digest(replica: Replica, clocks: dict[str, FieldClock]) -> str:
+    """What the partner would see of a replica message: unchanged = nothing to send (content and clocks alike)."""
+    return _digest([replica.digest(), {name: clock.model_dump() for name, clock in sorted(clocks.items())}])
 
 
 def _digest(value: Any) -> str:

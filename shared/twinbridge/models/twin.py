@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from twinbridge.models.replica import ItemIdentity
+from twinbridge.models.replica import FIELDS, FieldClock, ItemIdentity, Role
 
 
 class CommentLink(BaseModel):
@@ -38,6 +38,15 @@ class StagedAttachment(BaseModel):
     size: int
 
 
+class FieldState(BaseModel):
+    """One synced field of a twin: who wrote its current value (``clock``) and that value as this side's outgoing
+    rules see it (``digest``). The local value differing from ``digest`` is a local edit not yet counted."""
+
+    model_config = ConfigDict(extra="forbid")
+    clock: FieldClock = Field(default_factory=FieldClock)
+    digest: str | None = None
+
+
 class CreateClaim(BaseModel):
     """Fences the tracker create: claimed before, resolved after; ``marker`` finds an item made just before a crash."""
 
@@ -65,12 +74,8 @@ class Twin(BaseModel):
     out_seq: int = 0
     in_seq: int = Field(default=0, description="highest replica seq applied from the partner")
     last_sent_digest: str | None = None
-    sent_fields: dict[str, str] = Field(default_factory=dict, description="field versions in the last replica sent")
-    sent_field_seq: dict[str, int] = Field(
-        default_factory=dict, description="seq of the replica that last changed each field"
-    )
-    received_fields: dict[str, str] = Field(
-        default_factory=dict, description="field versions of the last replica applied"
+    fields: dict[str, FieldState] = Field(
+        default_factory=dict, description="per synced field: who wrote the value both sides are to hold"
     )
     last_sent_at: datetime | None = None
     last_received_at: datetime | None = None
@@ -86,11 +91,26 @@ class Twin(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _drop_legacy_pending(cls, data: Any) -> Any:
-        """Records written before 2026-12-01 held the pending replica; it lives in the twin's inbox item now."""
-        if isinstance(data, dict) and "pending" in data:
-            data = {name: value for name, value in data.items() if name != "pending"}
-        return data
+    def _upgrade_legacy(cls, data: Any) -> Any:
+        """Records written before 2026-12-01 held the pending replica (it lives in the twin's inbox item now) and
+        kept field digests without clocks: the digests of the last replica sent become the field states."""
+        if not isinstance(data, dict):
+            return data
+        legacy = {"pending", "sent_fields", "sent_field_seq", "received_fields"}
+        if legacy.isdisjoint(data):
+            return data
+        sent = data.get("sent_fields") or {}
+        upgraded = {name: value for name, value in data.items() if name not in legacy}
+        upgraded.setdefault("fields", {name: {"digest": sent[name]} for name in FIELDS if name in sent})
+        return upgraded
+
+    @property
+    def role(self) -> Role:
+        """This side's part in the twin: ``origin`` when the item was created here, else ``copy``."""
+        return "origin" if self.origin == "local" else "copy"
+
+    def field(self, name: str) -> FieldState:
+        return self.fields.get(name) or FieldState()
 
     @property
     def indexed_local_id(self) -> str | None:

@@ -23,15 +23,15 @@ from twinbridge.models.jobs import ApplyJob, UnlinkJob
 from twinbridge.models.messages import PeerMessage
 from twinbridge.models.replica import (
     LINKED_KIND,
+    FieldClock,
     ItemIdentity,
     LinkedMessage,
     ReplicaAttachment,
     ReplicaMessage,
     UnlinkedMessage,
-    field_versions,
 )
 from twinbridge.models.tracker import ItemFields, TrackerItem
-from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, Twin, TwinError
+from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, FieldState, Twin, TwinError
 from twinbridge.observability import logger
 from twinbridge.peers.transfer import TransferPolicy, fetch_verified
 from twinbridge.services import messaging
@@ -169,6 +169,7 @@ class AppliedWrites:
     comments: dict[str, CommentLink | None] = field(default_factory=dict)  # remote id -> link; None: dropped
     attachments: dict[str, AttachmentLink | None] = field(default_factory=dict)
     applied: ReplicaMessage | None = None
+    applied_fields: dict[str, FieldState] = field(default_factory=dict)
     applied_at: datetime | None = None
 
     def record_on(self, twin: Twin) -> None:
@@ -179,7 +180,13 @@ class AppliedWrites:
         _merge(twin.comment_map, self.comments)
         _merge(twin.attachment_map, self.attachments)
         if self.applied is not None:
-            twin.received_fields = field_versions(self.applied.replica)
+            for name, state in self.applied_fields.items():
+                # An outgoing send saved meanwhile may have counted a newer local edit: keep the newest clock.
+                current = twin.field(name)
+                if current.clock.order(state.clock) in ("same", "older"):
+                    twin.fields[name] = state
+                else:
+                    twin.fields[name] = current.model_copy(update={"clock": current.clock.merged(state.clock)})
             twin.in_seq = max(twin.in_seq, self.applied.seq)
             twin.remote = self.applied.replica.item
             twin.last_received_at, twin.last_error = self.applied_at, None
@@ -213,7 +220,7 @@ class _Apply:
         local = self._local_item()
         # The conflict rule applies from the first replica on: the copy's first message back is an echo of ours,
         # and must not overwrite a newer edit made here meanwhile.
-        plan = basic_rules.plan(pending.replica, twin, target, local, based_on=self._based_on())
+        plan = basic_rules.plan(pending.replica, twin, target, local, clocks=self._clocks())
         for loss in plan.losses:
             logger.info("rich text degraded", extra={"twin": twin.twin_id, "loss": loss[:300]})
         if plan.create is not None:
@@ -244,7 +251,7 @@ class _Apply:
             if link is not None and link.owned:  # never one this side had before the partner named its hash
                 client.delete_attachment(local.key, local_id)
             self.writes.attachments[remote_id] = None
-        self.writes.applied, self.writes.applied_at = pending, utcnow()
+        self.writes.applied, self.writes.applied_fields, self.writes.applied_at = pending, plan.fields, utcnow()
         self.record()  # in_seq moves to the applied seq: the inbox item is no longer pending
         logger.info("replica applied", extra={"twin": twin.twin_id, "seq": pending.seq})
 
@@ -252,15 +259,20 @@ class _Apply:
         settings = self.deps.settings
         return TransferPolicy(max_bytes=settings.attachment_max_bytes, local=settings.local_runtime)
 
-    def _based_on(self) -> int:
-        """The partner's claim of which of our replicas it had applied, bounded by what we ever sent it (it cannot
-        have seen more; a larger claim is recorded, as a partner that lies about it)."""
-        claimed, sent = self.pending.based_on, self.twin.out_seq
-        if claimed > sent:
-            self.deps.events.record(self.conn.id, "replica.claim_bounded",
-                                    f"twin {self.twin.twin_id}: based_on {claimed} > {sent} sent; {sent} used")
-            return sent
-        return claimed
+    def _clocks(self) -> dict[str, FieldClock]:
+        """The partner's field clocks, with our own side's entry bounded by the edits we ever made (a partner cannot
+        have seen more of them; a larger claim would make its value beat every later edit here, so it is capped and
+        recorded, as a partner that lies about it)."""
+        role, bounded = self.twin.role, dict[str, FieldClock]()
+        for name, clock in self.pending.clocks.items():
+            ours = self.twin.field(name).clock.count(role)
+            if clock.count(role) > ours:
+                self.deps.events.record(self.conn.id, "replica.claim_bounded",
+                                        f"twin {self.twin.twin_id}: {name} claims {clock.count(role)} edits by "
+                                        f"this side, {ours} made; {ours} used")
+                clock = clock.capped(role, ours)
+            bounded[name] = clock
+        return bounded
 
     def _local_item(self) -> TrackerItem | None:
         twin = self.twin

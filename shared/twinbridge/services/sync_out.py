@@ -16,10 +16,10 @@ from twinbridge.models.replica import (
     ItemIdentity,
     ReplicaMessage,
     UnlinkedMessage,
-    field_versions,
+    message_digest,
 )
 from twinbridge.models.tracker import TrackerItem
-from twinbridge.models.twin import StagedAttachment, Twin, TwinError
+from twinbridge.models.twin import FieldState, StagedAttachment, Twin, TwinError
 from twinbridge.observability import logger
 from twinbridge.services import attachments, messaging
 from twinbridge.services.deps import Deps
@@ -112,16 +112,18 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
         comments = [c for c in comments if c.id not in hidden_comments]
         staged = {local_id: (s.object_key, s.sha256) for local_id, s in twin.staged.items()}
         replica = basic_rules.outgoing(item, comments, twin, staged)
-        digest = replica.digest()
+        fields = basic_rules.outgoing_clocks(replica, twin)
+        clocks = {name: state.clock for name, state in fields.items()}
+        digest = message_digest(replica, clocks)
         if digest == twin.last_sent_digest:
             logger.debug("replica unchanged: nothing to send", extra={"twin": twin.twin_id})
             return sent
         message = ReplicaMessage(twin_id=twin.twin_id, seq=twin.out_seq + 1, based_on=twin.in_seq,
-                                 origin=_origin_short_name(conn, twin), replica=replica)
+                                 origin=_origin_short_name(conn, twin), replica=replica, clocks=clocks)
         # Send first, then record: a crash in between re-sends the same seq, which the partner ignores.
         messaging.send(deps, conn, REPLICA_KIND, message.model_dump(mode="json"))
         sent = 1
-        sending = SentReplica(message, digest, item, dict(twin.staged), utcnow())
+        sending = SentReplica(message, digest, fields, item, dict(twin.staged), utcnow())
         saved = deps.twins.update(conn.id, twin.twin_id, sending.record_on, current=twin)
         if saved is not twin:
             # An incoming apply saved the twin meanwhile: the send is recorded on the fresh twin (its seq is
@@ -138,16 +140,19 @@ class SentReplica:
 
     message: ReplicaMessage
     digest: str
+    fields: dict[str, FieldState]
     item: TrackerItem
     staged: dict[str, StagedAttachment]
     at: datetime
 
     def record_on(self, twin: Twin) -> None:
-        versions = field_versions(self.message.replica)
-        for name, version in versions.items():
-            if twin.sent_fields.get(name) != version:
-                twin.sent_field_seq[name] = self.message.seq
-        twin.sent_fields = versions
+        for name, sent in self.fields.items():
+            # A fresher twin may know a newer value (an apply saved meanwhile): its clock absorbs what was sent.
+            current = twin.field(name)
+            if current.clock.order(sent.clock) in ("same", "older"):
+                twin.fields[name] = sent
+            else:
+                twin.fields[name] = current.model_copy(update={"clock": current.clock.merged(sent.clock)})
         twin.out_seq = max(twin.out_seq, self.message.seq)
         twin.last_sent_digest, twin.last_sent_at = self.digest, self.at
         if twin.last_error is not None and twin.last_error.direction == "outgoing":

@@ -14,15 +14,17 @@ from typing import Any
 
 from twinbridge.models.replica import (
     FIELDS,
+    FieldClock,
     ItemIdentity,
     Person,
     Replica,
     ReplicaAttachment,
     ReplicaComment,
+    field_digest,
     field_versions,
 )
 from twinbridge.models.tracker import ItemFields, NativeText, TextFormat, TrackerComment, TrackerItem, UserRef
-from twinbridge.models.twin import Twin
+from twinbridge.models.twin import FieldState, Twin
 from twinbridge.richtext import from_canonical, to_canonical
 from twinbridge.richtext.model import Document, Mark, Paragraph, Text
 from twinbridge.richtext.normalize import normalized
@@ -65,6 +67,30 @@ def person(user: UserRef | None) -> Person | None:
     return Person(display_name=user.display_name, email=user.email, account_id=user.account_id)
 
 
+def shared_labels(labels: list[str]) -> list[str]:
+    """The labels a side shares: its own, sorted, without correlation markers."""
+    return sorted(label for label in labels if not is_marker(label))
+
+
+def local_digest(item: TrackerItem, name: str) -> str:
+    """The digest of field ``name`` of a local item, exactly as ``outgoing`` would carry it."""
+    if name == "description":  # converted only when asked for: rich text is the costly one
+        return field_digest(name, canonical_json(item.description))
+    values = {"type": item.type, "summary": item.summary, "labels": shared_labels(item.labels)}
+    return field_digest(name, values[name])
+
+
+def outgoing_clocks(replica: Replica, twin: Twin) -> dict[str, FieldState]:
+    """The field states after sending ``replica``: a field whose value moved since it was last synced is a local
+    edit, counted on this side's entry of its clock; the others keep theirs."""
+    states = {}
+    for name, digest in field_versions(replica).items():
+        state = twin.field(name)
+        clock = state.clock if state.digest == digest else state.clock.bumped(twin.role)
+        states[name] = FieldState(clock=clock, digest=digest)
+    return states
+
+
 def outgoing(item: TrackerItem, comments: list[TrackerComment], twin: Twin,
              staged: dict[str, tuple[str, str]] | None = None) -> Replica:
     """The replica of ``item`` for the partner. Comments and attachments that came from the partner are left
@@ -78,7 +104,7 @@ def outgoing(item: TrackerItem, comments: list[TrackerComment], twin: Twin,
         type=item.type,
         summary=item.summary,
         description=canonical_json(item.description),
-        labels=sorted(label for label in item.labels if not is_marker(label)),
+        labels=shared_labels(item.labels),
         status=item.status,
         priority=item.priority,
         reporter=person(item.reporter),
@@ -124,6 +150,7 @@ class Plan:
     attachments_add: list[ReplicaAttachment] = field(default_factory=list)
     attachments_delete: list[tuple[str, str]] = field(default_factory=list)
     losses: list[str] = field(default_factory=list)
+    fields: dict[str, FieldState] = field(default_factory=dict)  # the twin's field states once the plan is written
 
     @property
     def empty(self) -> bool:
@@ -227,24 +254,44 @@ def _comparable(text: NativeText) -> dict[str, Any]:
     return to_json(normalized(to_canonical(text.content, text.format).document))
 
 
-def fields_to_take(replica: Replica, twin: Twin, based_on: int) -> set[str]:
-    """The fields the partner changed since the last replica applied here (all of them the first time).
-
-    A field both sides changed concurrently (we changed it in a replica the partner had not applied when it
-    built this one) is a conflict: the side the item was created on keeps its value, the other takes it. Both
-    sides apply the same rule, so they converge."""
-    versions = field_versions(replica)
-    changed = {name for name in FIELDS if twin.received_fields.get(name) != versions[name]}
-    if twin.origin == "local":
-        changed = {name for name in changed if twin.sent_field_seq.get(name, 0) <= based_on}
-    return changed
+@dataclass(frozen=True)
+class FieldDecision:
+    take: bool
+    state: FieldState  # the field's state after the apply (digest None: the written value's, filled in by ``plan``)
 
 
-def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None, based_on: int | None = None) -> Plan:
+def decide_field(name: str, twin: Twin, theirs: FieldClock, local: TrackerItem | None) -> FieldDecision:
+    """Take the partner's value of field ``name`` or keep ours, by the fields' clocks (docs/sync-model.md).
+
+    The partner's value is taken when its clock has seen every edit ours has (it is newer). When both sides edited
+    the field without seeing the other's edit (concurrent clocks), the side the item was created on keeps its value
+    and the other takes it: both sides apply the same rule, so they converge. A local edit not sent yet (the local
+    value moved since the field was last synced) counts as an edit here. The merged clock is kept either way."""
+    state = twin.field(name)
+    ours = state.clock
+    if local is None:  # creating the copy: everything is taken
+        return FieldDecision(True, FieldState(clock=ours.merged(theirs)))
+    if ours.order(theirs) in ("same", "newer"):
+        return FieldDecision(False, state)  # an echo, a duplicate or an older replica: nothing to take
+    digest = state.digest
+    if digest is not None:
+        now = local_digest(local, name)
+        if now != digest:  # an edit here the partner has not seen
+            ours, digest = ours.bumped(twin.role), now
+    order = ours.order(theirs)
+    take = order == "older" or (order == "concurrent" and twin.role == "copy")
+    return FieldDecision(take, FieldState(clock=ours.merged(theirs), digest=None if take else digest))
+
+
+def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None,
+         clocks: dict[str, FieldClock] | None = None) -> Plan:
     """Compare the replica with the local copy (None: not created yet) and list the writes, nothing more.
-    Only fields the partner changed are written (``fields_to_take``); ``based_on`` None means take all."""
+    Only fields the partner's clocks say are newer are written (``decide_field``); ``clocks`` None takes all."""
     result = Plan()
-    take = set(FIELDS) if based_on is None else fields_to_take(replica, twin, based_on)
+    decisions = {name: decide_field(name, twin, (clocks or {}).get(name, FieldClock()), local)
+                 if clocks is not None else FieldDecision(True, FieldState(clock=twin.field(name).clock))
+                 for name in FIELDS}
+    take = {name for name, decision in decisions.items() if decision.take}
     # converted only when it may be written: no conversion work, and no losses reported, for an untouched field
     wanted = local is None or "description" in take
     description = render(replica.description, target, result.losses, "description") if wanted else None
@@ -265,12 +312,24 @@ def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None
         if wanted and not same_text(local.description, description):
             changes["description"] = description or empty_text(target.text_format)
         markers = [label for label in local.labels if is_marker(label)]
-        if "labels" in take and sorted(label for label in local.labels if not is_marker(label)) != labels:
+        if "labels" in take and shared_labels(local.labels) != labels:
             changes["labels"] = [*labels, *markers]
         if "type" in take and local.type.casefold() != item_type.casefold():
             changes["type"] = item_type
         if changes:
             result.update = ItemFields(**changes)
+    # A taken field is synced at the value written (as this side's outgoing rules will read it back), or at the
+    # local value when that already showed the partner's.
+    writes = result.create or result.update or ItemFields()
+    written = {"type": writes.type, "summary": writes.summary, "labels": labels if writes.labels is not None else None,
+               "description": canonical_json(writes.description) if writes.description is not None else None}
+    result.fields = {}
+    for name, decision in decisions.items():
+        digest = decision.state.digest
+        if decision.take:
+            wrote = written[name] is not None or (name == "description" and writes.description is not None)
+            digest = field_digest(name, written[name]) if wrote or local is None else local_digest(local, name)
+        result.fields[name] = decision.state.model_copy(update={"digest": digest})
     _plan_comments(replica, twin, target, result)
     _plan_attachments(replica, twin, local, result)
     return result
