@@ -19,7 +19,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"richtext"}),  # rich-text formats through one canonical tree
     frozenset({"settings"}),
     frozenset({"models"}),
-    frozenset({"errors", "encoding", "loopback", "streams", "observability"}),
+    frozenset({"errors", "encoding", "loopback", "streams", "observability", "crashpoints"}),
 )
 LAYER_OF = {package: index for index, layer in enumerate(LAYERS) for package in layer}
 

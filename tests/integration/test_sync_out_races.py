@@ -1,5 +1,6 @@
-"""A replica sent while an incoming apply saves the same twin: the send is recorded on the fresh twin (its
-sequence number is never reused) and the apply's change is kept."""
+"""A replica sent while an incoming apply saves the same twin: the send and its record on the twin are one
+transaction, so the send is rebuilt from the fresh twin (its sequence number is never reused for other content)
+and the apply's change is kept."""
 
 from __future__ import annotations
 
@@ -52,12 +53,15 @@ def test_send_racing_an_apply_keeps_both_and_never_reuses_a_sequence_number(aws,
         ana.update_item(item.key, ItemFields(summary="Racing v2"))
         real_send = messaging.send
 
-        def send_while_an_apply_saves(deps_, conn_, kind, payload):
-            sent = real_send(deps_, conn_, kind, payload)
-            twin = deps.twins.find_by_local(conn.id, item.id)
-            twin.comment_map["remote-c1"] = CommentLink(local_id="10999", digest="d")  # what an apply records
-            deps.twins.save(twin)
-            return sent
+        def send_while_an_apply_saves(deps_, conn_, kind, payload, alongside=None):
+            if not raced:  # an apply saves the twin after the replica was built, before it is sent
+                raced.append(True)
+                twin = deps.twins.find_by_local(conn.id, item.id)
+                twin.comment_map["remote-c1"] = CommentLink(local_id="10999", digest="d")  # what an apply records
+                deps.twins.save(twin)
+            return real_send(deps_, conn_, kind, payload, alongside)
+
+        raced: list[bool] = []
 
         monkeypatch.setattr(messaging, "send", send_while_an_apply_saves)
         assert sync_out.handle_change(deps, change()) == 1
@@ -65,6 +69,6 @@ def test_send_racing_an_apply_keeps_both_and_never_reuses_a_sequence_number(aws,
     twin = deps.twins.find_by_local(conn.id, item.id)
     messages, _ = deps.outbox.pending(conn.id, 0, 10)
     seqs = [m.payload["seq"] for m in messages]
-    assert seqs == [1, 2] and twin.out_seq == 2  # the raced send is recorded, not sent again under seq 2
+    assert raced and seqs == [1, 2] and twin.out_seq == 2  # the raced send went out once, as seq 2
     assert twin.comment_map["remote-c1"].local_id == "10999"
     assert messages[-1].payload["replica"]["summary"] == "Racing v2"

@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -27,6 +27,9 @@ from twinbridge.observability import logger
 from twinbridge.services import attachments
 from twinbridge.services.deps import Deps
 
+if TYPE_CHECKING:
+    from twinbridge.store.outbox import TransactionPart
+
 # What this node does with each kind of message a partner sends; the table is passed in (services/routing.py).
 MessageHandler = Callable[[Deps, Connection, PeerMessage], None]
 KindTable = Mapping[str, MessageHandler]
@@ -43,9 +46,11 @@ def require_active(conn: Connection) -> None:
 
 
 # --- sending --------------------------------------------------------------------------------------
-def send(deps: Deps, conn: Connection, kind: str, payload: dict[str, Any]) -> PeerMessage:
-    """Queue a message for the partner; it is pushed when this side may call, else the partner polls it."""
-    message = deps.outbox.append(conn.id, kind, payload)
+def send(deps: Deps, conn: Connection, kind: str, payload: dict[str, Any],
+         alongside: TransactionPart | None = None) -> PeerMessage:
+    """Queue a message for the partner (saved in one transaction with ``alongside``); it is pushed when this side
+    may call, else the partner polls it."""
+    message = deps.outbox.append(conn.id, kind, payload, alongside)
     if conn.can_call_remote and conn.status == ConnectionStatus.ACTIVE:
         schedule_delivery(deps, conn.id, message.message_id)
     return message

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from twinbridge import crashpoints
 from twinbridge.errors import ConcurrentModificationError, TrackerNotFoundError, TwinbridgeError
 from twinbridge.models.change import ChangeEvent, ChangeKind
 from twinbridge.models.connection import Connection, utcnow
@@ -101,7 +102,6 @@ def _shareable(item: TrackerItem, conn: Connection,
 
 def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem, known: Twin | None,
              hidden_comments: frozenset[str]) -> int:
-    sent = 0
     for attempt in range(SEND_ATTEMPTS):
         found = known if attempt == 0 else deps.twins.find_by_local(conn.id, item.id)
         twin = found or Twin(
@@ -117,26 +117,29 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
         digest = message_digest(replica, clocks)
         if digest == twin.last_sent_digest:
             logger.debug("replica unchanged: nothing to send", extra={"twin": twin.twin_id})
-            return sent
+            return 0
         message = ReplicaMessage(twin_id=twin.twin_id, seq=twin.out_seq + 1, based_on=twin.in_seq,
                                  origin=_origin_short_name(conn, twin), replica=replica, clocks=clocks)
-        # Send first, then record: a crash in between re-sends the same seq, which the partner ignores.
-        messaging.send(deps, conn, REPLICA_KIND, message.model_dump(mode="json"))
-        sent = 1
-        sending = SentReplica(message, digest, fields, item, dict(twin.staged), utcnow())
-        saved = deps.twins.update(conn.id, twin.twin_id, sending.record_on, current=twin)
-        if saved is not twin:
-            # An incoming apply saved the twin meanwhile: the send is recorded on the fresh twin (its seq is
-            # taken); look again, and a replica that now differs goes out under the next seq.
-            continue
+        recorded = twin.model_copy(deep=True)
+        recorded.indexed_local_id = twin.indexed_local_id
+        SentReplica(message, digest, fields, item, dict(twin.staged), utcnow()).record_on(recorded)
+        crashpoints.reached("sync_out.before_send")
+        try:
+            # The replica and the twin's record of it are saved in one transaction: a seq is never sent without
+            # being taken on the twin, so a retry after a crash never re-uses it for different content.
+            messaging.send(deps, conn, REPLICA_KIND, message.model_dump(mode="json"),
+                           alongside=deps.twins.save_alongside(recorded))
+        except ConcurrentModificationError:
+            continue  # an apply saved the twin meanwhile: build the replica again from the fresh twin
+        crashpoints.reached("sync_out.after_send")
         logger.info("replica sent", extra={"twin": twin.twin_id, "seq": message.seq, "connection_id": conn.id})
-        return sent
+        return 1
     raise ConcurrentModificationError(f"twin of {item.key} kept changing; the change is retried")
 
 
 @dataclass(frozen=True)
 class SentReplica:
-    """A replica that went out, as its twin records it (on the twin it was built from, or on a fresher one)."""
+    """A replica going out, as its twin records it."""
 
     message: ReplicaMessage
     digest: str

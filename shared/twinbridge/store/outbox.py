@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from boto3.dynamodb.conditions import Key
 
@@ -13,8 +13,18 @@ from twinbridge.store import keys
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 _MAX_ATTEMPTS = 20
+
+
+class TransactionPart(Protocol):
+    """Writes another repository adds to an append's transaction (e.g. ``store.twins.TwinSave``)."""
+
+    writes: list[dict[str, Any]]
+    conflict: str
+
+    def committed(self) -> None: ...
 
 
 class OutboxRepository:
@@ -22,8 +32,14 @@ class OutboxRepository:
         self._table = table
         self._client = table.meta.client
 
-    def append(self, connection_id: str, kind: str, payload: dict[str, Any]) -> PeerMessage:
-        """Give the message the next sequence number and store it, atomically (no gaps even under races)."""
+    def append(self, connection_id: str, kind: str, payload: dict[str, Any],
+               alongside: TransactionPart | None = None) -> PeerMessage:
+        """Give the message the next sequence number and store it, atomically (no gaps even under races), together
+        with the ``alongside`` writes: all or nothing.
+
+        Raises:
+            ConcurrentModificationError: an ``alongside`` condition failed (someone else saved that record).
+        """
         pk = keys.connection_pk(connection_id)
         for _ in range(_MAX_ATTEMPTS):
             meta = self._table.get_item(
@@ -58,11 +74,17 @@ class OutboxRepository:
                                 "ConditionExpression": "attribute_not_exists(PK)",
                             }
                         },
+                        *cast("list[TransactWriteItemTypeDef]", alongside.writes if alongside is not None else []),
                     ]
                 )
-                return message
-            except self._client.exceptions.TransactionCanceledException:
-                continue
+            except self._client.exceptions.TransactionCanceledException as exc:
+                reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+                if alongside is not None and "ConditionalCheckFailed" in reasons[2:]:
+                    raise ConcurrentModificationError(alongside.conflict) from exc
+                continue  # another append took the sequence number: take the next one
+            if alongside is not None:
+                alongside.committed()
+            return message
         raise ConcurrentModificationError(f"could not append to the outbox of {connection_id}: too much contention")
 
     def pending(self, connection_id: str, after_seq: int, limit: int) -> tuple[list[PeerMessage], bool]:

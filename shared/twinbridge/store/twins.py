@@ -40,6 +40,21 @@ class ApplyState:
     pending: ReplicaMessage | None
 
 
+@dataclass
+class TwinSave:
+    """Saving one twin as part of a transaction: its ``writes`` (conditional on the version read) and what the
+    twin becomes once they are ``committed`` (the next version, its local item indexed)."""
+
+    twin: Twin
+    writes: builtins.list[dict[str, Any]]
+    conflict: str  # said when the twin's condition fails: someone else saved it in between
+
+    def committed(self) -> None:
+        self.twin.version += 1
+        if self.twin.local is not None:
+            self.twin.indexed_local_id = self.twin.local.id
+
+
 class TwinRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -103,33 +118,40 @@ class TwinRepository:
 
         Raises ConcurrentModificationError when someone else saved in between: re-read and retry.
         """
+        part = self.save_alongside(twin)
+        record = part.writes[0]["Put"]
+        try:
+            self._table.put_item(**{name: value for name, value in record.items() if name != "TableName"})
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise ConcurrentModificationError(part.conflict) from exc
+            raise
+        for write in part.writes[1:]:
+            self._table.put_item(Item=write["Put"]["Item"])
+        part.committed()
+        return twin
+
+    def save_alongside(self, twin: Twin) -> TwinSave:
+        """The writes ``save`` makes, for another repository's transaction (the outbox appends a replica and saves
+        the twin that records it in one, so no crash can come between them)."""
         expected = twin.version
-        twin.version = expected + 1
-        item: dict[str, Any] = {
+        record: dict[str, Any] = {
             "PK": keys.connection_pk(twin.connection_id), "SK": keys.twin_sk(twin.twin_id),
-            "version": twin.version, "doc": twin.model_dump_json(),
+            "version": expected + 1, "doc": twin.model_copy(update={"version": expected + 1}).model_dump_json(),
         }
         if twin.last_error is not None:
-            item.update(GSI1PK=keys.TWIN_ERRORS_GSI_PK, GSI1SK=f"{twin.connection_id}#{twin.twin_id}")
-        try:
-            if expected == 0:
-                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
-            else:
-                self._table.put_item(Item=item, ConditionExpression="version = :expected",
-                                     ExpressionAttributeValues={":expected": expected})
-        except ClientError as exc:
-            twin.version = expected
-            if condition_failed(exc):
-                raise ConcurrentModificationError(
-                    f"twin {twin.twin_id} changed while it was being updated; try again") from exc
-            raise
+            record.update(GSI1PK=keys.TWIN_ERRORS_GSI_PK, GSI1SK=f"{twin.connection_id}#{twin.twin_id}")
+        put: dict[str, Any] = {"TableName": self._table.name, "Item": record}
+        if expected == 0:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            put.update(ConditionExpression="version = :expected", ExpressionAttributeValues={":expected": expected})
+        writes = [{"Put": put}]
         if twin.local is not None and twin.local.id != twin.indexed_local_id:
-            self._table.put_item(Item={
+            writes.append({"Put": {"TableName": self._table.name, "Item": {
                 "PK": keys.connection_pk(twin.connection_id), "SK": keys.twin_local_sk(twin.local.id),
-                "twin_id": twin.twin_id,
-            })
-            twin.indexed_local_id = twin.local.id
-        return twin
+                "twin_id": twin.twin_id}}})
+        return TwinSave(twin, writes, f"twin {twin.twin_id} changed while it was being updated; try again")
 
     def delete(self, twin: Twin) -> None:
         """The twin, its local-item index and its inbox."""
