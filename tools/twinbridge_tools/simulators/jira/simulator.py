@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import itertools
@@ -17,15 +18,38 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from twinbridge_tools.simulators.jira.adf import adf_problem
+from twinbridge_tools.simulators.jira.jql import JqlError
+from twinbridge_tools.simulators.jira.jql import parse as jql_parse
+from twinbridge_tools.simulators.jira.pages import HEADERS as PAGE_HEADERS
+from twinbridge_tools.simulators.jira.pages import issue_page, not_found_page
+from twinbridge_tools.simulators.jira.render import render_html
 from twinbridge_tools.simulators.server import LoopbackServer, SimRequest, SimResponse
 
 Flavour = Literal["cloud", "dc"]
+_GATEWAY = re.compile(r"/ex/jira/(?P<cloud_id>[^/]+)(?P<path>/.*)")
+_LATEST = re.compile(r"^/rest/api/latest/")
+_BROWSE = re.compile(r"/browse/(?P<key>[A-Z][A-Z0-9_]*-[0-9]+)")
 ALL_PERMISSIONS = frozenset({"BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "ADD_COMMENTS", "CREATE_ATTACHMENTS"})
 _DESCRIPTIONS = {
     "BROWSE_PROJECTS": ("Browse Projects", "10"), "CREATE_ISSUES": ("Create Issues", "11"),
     "EDIT_ISSUES": ("Edit Issues", "12"), "ADD_COMMENTS": ("Add Comments", "15"),
     "CREATE_ATTACHMENTS": ("Create Attachments", "19"),
 }
+_SYSTEM_FIELDS = [  # (id, name, schema type, orderable, JQL clause names)
+    ("summary", "Summary", "string", True, ["summary"]),
+    ("description", "Description", "string", True, ["description"]),
+    ("issuetype", "Issue Type", "issuetype", True, ["issuetype", "type"]),
+    ("project", "Project", "project", False, ["project"]), ("status", "Status", "status", False, ["status"]),
+    ("priority", "Priority", "priority", True, ["priority"]), ("labels", "Labels", "array", True, ["labels"]),
+    ("assignee", "Assignee", "user", True, ["assignee"]), ("reporter", "Reporter", "user", True, ["reporter"]),
+    ("created", "Created", "datetime", False, ["created", "createdDate"]),
+    ("updated", "Updated", "datetime", False, ["updated", "updatedDate"]),
+    ("attachment", "Attachment", "array", True, ["attachments"]), ("comment", "Comment", "comments-page", True,
+                                                                  ["comment"]),
+]
+_FIELD_NAMES = {fid: name for fid, name, _, _, _ in _SYSTEM_FIELDS}
+_FIELD_TYPES = {fid: kind for fid, _, kind, _, _ in _SYSTEM_FIELDS}
 _STATUS_CATEGORY = {"To Do": (2, "new", "blue-gray"), "In Progress": (4, "indeterminate", "yellow"),
                     "Done": (3, "done", "green")}
 
@@ -91,6 +115,7 @@ class SimIssue:
     custom: dict[str, Any] = field(default_factory=dict)
     comments: list[SimComment] = field(default_factory=list)
     attachments: list[SimAttachment] = field(default_factory=list)
+    changelog: list[dict[str, Any]] = field(default_factory=list)  # {"id", "author", "created", "items"}
 
 
 class _Reply(Exception):
@@ -129,13 +154,26 @@ class JiraSimulator(LoopbackServer):
         self._numbers: dict[str, itertools.count[int]] = {}
         self._lock = threading.RLock()
         self._pending = threading.local()
+        self.cloud_id = str(uuid.uuid4())
+        self._links = threading.local()
         self._routes = self._route_table()
 
     # ------------------------------------------------------------------------------------------- set-up API
 
     @property
-    def base_url(self) -> str:
+    def site_url(self) -> str:
+        """The site people browse and API tokens call (``public_base_url`` when given)."""
         return (self._public or self.url).rstrip("/")
+
+    @property
+    def gateway_url(self) -> str:
+        """Cloud: where this simulator plays Atlassian's API gateway (``https://api.atlassian.com``): itself."""
+        return self.url
+
+    @property
+    def base_url(self) -> str:
+        """The base of the API links in the current answer: the site, or the gateway for an OAuth call."""
+        return getattr(self._links, "base", None) or self.site_url
 
     def add_user(self, account_id: str, display_name: str, email: str, secret: str, *,
                  permissions: set[str] | frozenset[str] = ALL_PERMISSIONS, admin: bool = False,
@@ -191,27 +229,44 @@ class JiraSimulator(LoopbackServer):
         return SimResponse.json(status, body)
 
     def handle(self, request: SimRequest) -> SimResponse:
-        user = self._authenticate(request)
-        if user is None:
+        if request.method == "GET" and (page := _BROWSE.fullmatch(request.path)):
+            return self._browse(page["key"])
+        if self.flavour == "cloud" and request.path == "/oauth/token/accessible-resources":
+            return self._accessible_resources(request)
+        path, links, scheme = request.path, None, "basic"
+        if self.flavour == "cloud" and (gateway := _GATEWAY.fullmatch(request.path)):
+            if gateway["cloud_id"] != self.cloud_id:
+                return SimResponse.json(404, {"code": 404, "message": "Not Found"})
+            path, links, scheme = gateway["path"], f"{self.gateway_url}/ex/jira/{self.cloud_id}", "bearer"
+        elif self.flavour == "dc":
+            path, scheme = _LATEST.sub(self.api + "/", path, count=1), "any"
+        user = self._authenticate(request, scheme)
+        if user is None and not (request.method == "GET" and path == f"{self.api}/serverInfo"):
+            if scheme == "bearer":
+                return SimResponse.json(401, {"code": 401, "message": "Unauthorized"})
             return SimResponse.json(401, {"errorMessages": ["You are not authenticated. Authentication required to "
                                                             "perform this operation."], "errors": {}},
                                     {"WWW-Authenticate": 'Basic realm="protected-by-jira"'})
         for method, pattern, handler in self._routes:
-            match = pattern.fullmatch(request.path)
+            match = pattern.fullmatch(path)
             if match and method == request.method:
+                self._links.base = links
                 try:
                     with self._lock:
                         return handler(request, user, **match.groupdict())
                 except _Reply as reply:
                     return reply.response
                 finally:
+                    self._links.base = None
                     self._deliver_pending()  # outside the lock: a receiver may call back into the simulator
-        return SimResponse.json(404, {"errorMessages": ["null for uri: " + request.path], "errors": {}})
+        return SimResponse.json(404, {"errorMessages": ["null for uri: " + path], "errors": {}})
 
     def _route_table(self) -> list[tuple[str, re.Pattern[str], Callable[..., SimResponse]]]:
         a = re.escape(self.api)
         key = r"(?P<key>[^/]+)"
         routes = [
+            ("GET", f"{a}/serverInfo", self._server_info),
+            ("GET", f"{a}/field", self._field_list),
             ("GET", f"{a}/myself", self._myself),
             ("GET", f"{a}/mypermissions", self._mypermissions),
             ("POST", f"{a}/issue", self._create_issue),
@@ -234,22 +289,26 @@ class JiraSimulator(LoopbackServer):
         if self.flavour == "cloud":
             routes += [
                 ("POST", f"{a}/search/jql", self._search_jql),
+                ("GET", f"{a}/search/jql", self._search_jql),
                 ("GET", f"{a}/attachment/content/(?P<aid>[0-9]+)", self._content),
                 ("GET", f"{a}/issuetypescheme/project", self._issuetypescheme_project),
             ]
         else:
             routes += [
                 ("GET", f"{a}/search", self._search_dc),
+                ("POST", f"{a}/search", self._search_dc),
                 ("GET", r"/secure/attachment/(?P<aid>[0-9]+)/(?P<name>[^/]+)", self._content),
             ]
         return [(m, re.compile(p), h) for m, p, h in routes]  # type: ignore[misc]  # bound methods, each a handler
 
-    def _authenticate(self, request: SimRequest) -> SimUser | None:
+    def _authenticate(self, request: SimRequest, scheme: str = "any") -> SimUser | None:
+        """``scheme`` "basic": Cloud's site URL (API tokens; a bearer token is refused, as Cloud does), "bearer":
+        Cloud's API gateway (OAuth 2.0 access tokens only), "any": Data Center (PAT or basic)."""
         header = request.headers.get("Authorization") or ""
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer":
+        kind, _, value = header.partition(" ")
+        if kind.lower() == "bearer" and scheme in ("bearer", "any"):
             return next((u for u in self.users.values() if hmac.compare_digest(u.secret, value)), None)
-        if scheme.lower() == "basic":
+        if kind.lower() == "basic" and scheme in ("basic", "any"):
             try:
                 name, _, secret = base64.b64decode(value).decode().partition(":")
             except ValueError:
@@ -258,6 +317,27 @@ class JiraSimulator(LoopbackServer):
             return next((u for u in self.users.values() if login(u) == name and hmac.compare_digest(u.secret, secret)),
                         None)
         return None
+
+    def _browse(self, key: str) -> SimResponse:
+        """The read-only HTML page behind ``/browse/KEY``, for people following the demo's links. A local demo
+        simulator only: it needs no log-in (real Jira would ask for one); everything on it is escaped."""
+        with self._lock:
+            issue = self.issues.get(key)
+            if issue is None:
+                return SimResponse(404, not_found_page(key).encode(), dict(PAGE_HEADERS))
+            type_name = next(n for i, n, _ in issue.project.issue_types if i == issue.type_id)
+            page = issue_page(issue, type_name, self.flavour)
+        return SimResponse(200, page.encode(), dict(PAGE_HEADERS))
+
+    def _accessible_resources(self, request: SimRequest) -> SimResponse:
+        """Atlassian's ``GET /oauth/token/accessible-resources``: the sites an OAuth 2.0 token may call."""
+        if request.method != "GET":
+            return SimResponse.json(405, {"code": 405, "message": "Method Not Allowed"})
+        if self._authenticate(request, "bearer") is None:
+            return SimResponse.json(401, {"code": 401, "message": "Unauthorized"})
+        return SimResponse.json(200, [{"id": self.cloud_id, "url": self.site_url, "name": "simulated-site",
+                                       "scopes": ["read:jira-work", "write:jira-work", "read:jira-user"],
+                                       "avatarUrl": f"{self.site_url}/images/site-avatar.png"}])
 
     # ------------------------------------------------------------------------------------------- helpers
 
@@ -353,14 +433,43 @@ class JiraSimulator(LoopbackServer):
         fields.update(issue.custom)
         return fields
 
-    def _issue_json(self, issue: SimIssue, wanted: str | None = None) -> dict[str, Any]:
-        fields = self._fields(issue)
+    def _issue_json(self, issue: SimIssue, wanted: str | None = None, expand: str | None = None,
+                    user: SimUser | None = None) -> dict[str, Any]:
+        all_fields = self._fields(issue)
         names = [n for n in (wanted or "").split(",") if n]
+        fields = all_fields
         if names and not {"*all", "*navigable"} & set(names):
-            fields = {k: v for k, v in fields.items() if k in names}
-        return {"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
-                "id": issue.id, "self": f"{self.base_url}{self.api}/issue/{issue.id}", "key": issue.key,
-                "fields": fields}
+            fields = {k: v for k, v in all_fields.items() if k in names}
+        data: dict[str, Any] = {
+            "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+            "id": issue.id, "self": f"{self.base_url}{self.api}/issue/{issue.id}", "key": issue.key, "fields": fields}
+        for option in _expansions(expand):
+            if option == "renderedFields":
+                data["renderedFields"] = {k: self._rendered(issue, k) for k in fields}
+            elif option == "names":
+                data["names"] = {k: _FIELD_NAMES.get(k, k) for k in fields}
+            elif option == "schema":
+                data["schema"] = {k: {"type": _FIELD_TYPES.get(k, "any"), "system": k} for k in fields}
+            elif option == "changelog":
+                histories = [{"id": h["id"], "author": self._user_json(h["author"]), "created": _time(h["created"]),
+                              "items": h["items"]} for h in issue.changelog]
+                data["changelog"] = {"startAt": 0, "maxResults": len(histories), "total": len(histories),
+                                     "histories": histories}
+            elif option == "transitions":
+                data["transitions"] = [{"id": tid, "name": name, "to": self._status_json(issue, target)}
+                                       for tid, name, target in self._transitions_for(issue, user)] if user else []
+        return data
+
+    def _rendered(self, issue: SimIssue, field_id: str) -> Any:
+        """``renderedFields``: rich text as HTML (escaped), dates as Jira shows them; other fields are null."""
+        if field_id == "description":
+            return render_html(issue.description)
+        if field_id == "comment":
+            return {"comments": [{**self._comment_json(issue, c), "body": render_html(c.body)} for c in issue.comments],
+                    "maxResults": len(issue.comments), "total": len(issue.comments), "startAt": 0}
+        if field_id in ("created", "updated"):
+            return f"{getattr(issue, field_id):%d/%b/%y %I:%M %p}"
+        return None
 
     def _webhook_issue(self, issue: SimIssue) -> dict[str, Any]:
         return {"id": issue.id, "self": f"{self.base_url}/rest/api/2/issue/{issue.id}", "key": issue.key,
@@ -418,14 +527,46 @@ class JiraSimulator(LoopbackServer):
 
     def _issue_event(self, event: str, type_name: str, user: SimUser, issue: SimIssue,
                      items: list[dict[str, Any]], comment: SimComment | None = None) -> None:
+        changelog = {"id": str(next(self._ids)), "items": items}
+        if event == "jira:issue_updated" and items:
+            issue.changelog.append({**changelog, "author": user, "created": self.clock()})
         body: dict[str, Any] = {"issue_event_type_name": type_name, "user": self._user_json(user),
-                                "issue": self._webhook_issue(issue),
-                                "changelog": {"id": str(next(self._ids)), "items": items}}
+                                "issue": self._webhook_issue(issue), "changelog": changelog}
         if comment is not None:
             body["comment"] = self._comment_json(issue, comment, webhook=True)
         self._emit(event, body)
 
     # ------------------------------------------------------------------------------------------- identity
+
+    def _server_info(self, request: SimRequest, user: SimUser | None) -> SimResponse:
+        """Anonymous callers may ask too (as on Jira); client libraries read ``versionNumbers`` and
+        ``deploymentType`` before anything else."""
+        now = self.clock().astimezone(UTC)
+        if self.flavour == "cloud":
+            version, numbers, deployment = "1001.0.0-SNAPSHOT", [1001, 0, 0], "Cloud"
+        else:
+            version, numbers, deployment = "10.3.12", [10, 3, 12], "Server"
+        data: dict[str, Any] = {"baseUrl": self.site_url, "version": version, "versionNumbers": numbers,
+                                "deploymentType": deployment,
+                                "buildNumber": 100283 if self.flavour == "cloud" else 10030012,
+                                "buildDate": "2026-01-05T00:00:00.000+0000", "serverTime": _time(now),
+                                "scmInfo": "3f2b1a9c0d", "serverTitle": "Jira"}
+        if self.flavour == "cloud":
+            data["displayUrl"] = self.site_url
+        return SimResponse.json(200, data)
+
+    def _field_list(self, request: SimRequest, user: SimUser) -> SimResponse:
+        """The system fields this simulator stores, plus every custom field some issue carries."""
+        custom = sorted({k for i in self.issues.values() for k in i.custom})
+        fields = [{"id": fid, "key": fid, "name": name, "custom": False, "orderable": orderable, "navigable": True,
+                   "searchable": True, "clauseNames": clauses, "schema": {"type": kind, "system": fid}}
+                  for fid, name, kind, orderable, clauses in _SYSTEM_FIELDS]
+        fields += [{"id": cid, "key": cid, "name": cid, "custom": True, "orderable": True, "navigable": True,
+                    "searchable": True, "clauseNames": [f"cf[{cid.removeprefix('customfield_')}]"],
+                    "schema": {"type": "any", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
+                               "customId": int(cid.removeprefix("customfield_") or 0)}}
+                   for cid in custom if cid.removeprefix("customfield_").isdigit()]
+        return SimResponse.json(200, fields)
 
     def _myself(self, request: SimRequest, user: SimUser) -> SimResponse:
         data = self._user_json(user) or {}
@@ -467,19 +608,21 @@ class JiraSimulator(LoopbackServer):
     # ------------------------------------------------------------------------------------------- issues
 
     def _get_issue(self, request: SimRequest, user: SimUser, key: str) -> SimResponse:
-        return SimResponse.json(200, self._issue_json(self._issue(key, user), request.param("fields")))
+        return SimResponse.json(200, self._issue_json(self._issue(key, user), request.param("fields"),
+                                                      request.param("expand"), user))
 
     def _create_issue(self, request: SimRequest, user: SimUser) -> SimResponse:
         fields = (request.json() or {}).get("fields") or {}
-        project = self.projects.get(((fields.get("project") or {}).get("key")) or "")
+        wanted = fields.get("project") or {}
+        project = (self.projects.get(str(wanted.get("key") or "")) or
+                   next((p for p in self.projects.values() if p.id == str(wanted.get("id"))), None))
         if project is None:
             raise _Reply(400, errors={"project": "valid project is required"})
         if "CREATE_ISSUES" not in user.permissions:
             if self.flavour == "cloud":
                 raise _Reply(403, "You do not have permission to create issues in this project.")
             raise _Reply(400, errors={"project": "You do not have permission to create issues in this project."})
-        type_name = (fields.get("issuetype") or {}).get("name")
-        type_id = next((i for i, n, _ in project.issue_types if n == type_name), None)
+        type_id = self._type_id(project, fields.get("issuetype"))
         if type_id is None:
             raise _Reply(400, errors={"issuetype": "Specify a valid issue type"})
         if not fields.get("summary"):
@@ -501,12 +644,21 @@ class JiraSimulator(LoopbackServer):
         return SimResponse.json(201, {"id": issue.id, "key": issue.key,
                                       "self": f"{self.base_url}{self.api}/issue/{issue.id}"})
 
+    @staticmethod
+    def _type_id(project: SimProject, wanted: Any) -> str | None:
+        """An issue type given as ``{"name": …}`` or ``{"id": …}``."""
+        wanted = wanted if isinstance(wanted, dict) else {}
+        return next((i for i, n, _ in project.issue_types if n == wanted.get("name") or i == str(wanted.get("id"))),
+                    None)
+
     def _check_description(self, value: Any) -> None:
         if value is None:
             return
         if self.flavour == "cloud" and not (isinstance(value, dict) and value.get("type") == "doc"):
             raise _Reply(400, errors={"description": "Operation value must be an Atlassian Document (see the "
                                                      "Atlassian Document Format)"})
+        if self.flavour == "cloud" and (problem := adf_problem(value)):
+            raise _Reply(400, errors={"description": f"The description is not valid ADF: {problem}"})
         if self.flavour == "dc" and not isinstance(value, str):
             raise _Reply(400, errors={"description": "Operation value must be a string"})
 
@@ -519,42 +671,78 @@ class JiraSimulator(LoopbackServer):
         return self.users[account]
 
     def _update_issue(self, request: SimRequest, user: SimUser, key: str) -> SimResponse:
+        """``fields`` sets values; ``update`` applies verbs per field (labels: add/remove/set; the other
+        fields: set; comment: add). A field in both, an unknown verb or a verb the field does not take is a 400."""
         issue = self._issue(key, user)
         self._require(user, "EDIT_ISSUES", 403, "You do not have permission to edit issues in this project.")
-        fields = (request.json() or {}).get("fields") or {}
-        items = []
+        body = request.json() or {}
+        fields, update = body.get("fields") or {}, body.get("update") or {}
+        if not isinstance(fields, dict) or not isinstance(update, dict):
+            raise _Reply(400, "Can not deserialize the request: 'fields' and 'update' must be objects.")
+        both = sorted(set(fields) & set(update))
+        if both:
+            raise _Reply(400, errors={both[0]: f"Field '{both[0]}' cannot be set in both 'fields' and 'update'."})
+        items: list[dict[str, Any]] = []
+        comments: list[Any] = []
+        for name, operations in update.items():
+            if not isinstance(operations, list) or not all(isinstance(o, dict) and len(o) == 1 for o in operations):
+                raise _Reply(400, errors={name: "Each update operation must be an object with exactly one verb."})
+            for operation in operations:
+                [(verb, value)] = operation.items()
+                if name == "comment" and verb == "add" and isinstance(value, dict):
+                    comments.append(self._check_comment_body(value.get("body")))
+                elif name == "labels" and verb in ("add", "remove"):
+                    labels = ([*issue.labels, value] if verb == "add" and value not in issue.labels else
+                              [x for x in issue.labels if verb == "add" or x != value])
+                    self._set_field(issue, "labels", labels, items)
+                elif verb == "set" and name != "comment":
+                    self._set_field(issue, name, value, items)
+                else:
+                    raise _Reply(400, errors={name: f"Field '{name}' does not support the operation '{verb}'."})
         for name, value in fields.items():
-            if name == "summary":
-                items.append(_item("summary", issue.summary, value))
-                issue.summary = value
-            elif name == "description":
-                self._check_description(value)
-                items.append(_item("description", _plain(issue.description), _plain(value)))
-                issue.description = value
-            elif name == "labels":
-                items.append(_item("labels", " ".join(issue.labels), " ".join(value)))
-                issue.labels = list(value)
-            elif name == "priority":
-                items.append(_item("priority", issue.priority, value["name"], "jira", "priority"))
-                issue.priority = value["name"]
-            elif name == "assignee":
-                new = self._assignee(value)
-                items.append(_item("assignee", issue.assignee and issue.assignee.display_name,
-                                   new and new.display_name, "jira", "assignee"))
-                issue.assignee = new
-            elif name == "issuetype":
-                type_id = next((i for i, n, _ in issue.project.issue_types if n == value.get("name")), None)
-                if type_id is None:
-                    raise _Reply(400, errors={"issuetype": "Specify a valid issue type"})
-                issue.type_id = type_id
-            elif name.startswith("customfield_"):
-                issue.custom[name] = value
-            else:
-                raise _Reply(400, errors={name: f"Field '{name}' cannot be set. It is not on the appropriate "
-                                                "screen, or unknown."})
+            self._set_field(issue, name, value, items)
+        now = self.clock()
+        for comment_body in comments:
+            issue.comments.append(SimComment(str(next(self._ids)), user, comment_body, now, now))
         self._touch(issue)
         self._issue_event("jira:issue_updated", "issue_updated", user, issue, items)
         return SimResponse(204)
+
+    def _set_field(self, issue: SimIssue, name: str, value: Any, items: list[dict[str, Any]]) -> None:
+        if name == "summary":
+            if not value:
+                raise _Reply(400, errors={"summary": "You must specify a summary of the issue."})
+            items.append(_item("summary", issue.summary, value))
+            issue.summary = value
+        elif name == "description":
+            self._check_description(value)
+            items.append(_item("description", _plain(issue.description), _plain(value)))
+            issue.description = value
+        elif name == "labels":
+            if not isinstance(value, list) or any(not isinstance(x, str) or not x or " " in x for x in value):
+                raise _Reply(400, errors={"labels": "The label must not contain spaces and must be text."})
+            labels = list(dict.fromkeys(value))
+            if labels != issue.labels:
+                items.append(_item("labels", " ".join(issue.labels), " ".join(labels)))
+            issue.labels = labels
+        elif name == "priority":
+            items.append(_item("priority", issue.priority, value["name"], "jira", "priority"))
+            issue.priority = value["name"]
+        elif name == "assignee":
+            new = self._assignee(value)
+            items.append(_item("assignee", issue.assignee and issue.assignee.display_name,
+                               new and new.display_name, "jira", "assignee"))
+            issue.assignee = new
+        elif name == "issuetype":
+            type_id = self._type_id(issue.project, value)
+            if type_id is None:
+                raise _Reply(400, errors={"issuetype": "Specify a valid issue type"})
+            issue.type_id = type_id
+        elif name.startswith("customfield_"):
+            issue.custom[name] = value
+        else:
+            raise _Reply(400, errors={name: f"Field '{name}' cannot be set. It is not on the appropriate "
+                                            "screen, or unknown."})
 
     def _transitions_for(self, issue: SimIssue, user: SimUser) -> list[tuple[str, str, str]]:
         if "EDIT_ISSUES" not in user.permissions:
@@ -587,40 +775,83 @@ class JiraSimulator(LoopbackServer):
     # ------------------------------------------------------------------------------------------- search
 
     def _matching(self, jql: str, user: SimUser) -> list[SimIssue]:
-        match = re.fullmatch(r'\s*(?:project\s*=\s*"(?P<project>(?:[^"\\]|\\.)*)"\s+AND\s+)?'
-                             r'updated\s*>=\s*"(?P<when>\d{4}/\d{2}/\d{2} \d{2}:\d{2})"\s+ORDER BY updated ASC\s*', jql)
-        if match is None:
-            raise _Reply(400, "The simulator understands only: [project = \"X\" AND] updated >= \"yyyy/MM/dd HH:mm\" "
-                              "ORDER BY updated ASC")
+        try:
+            query = jql_parse(jql, self._jql_fields(), ZoneInfo(user.time_zone))
+        except JqlError as exc:
+            raise _Reply(400, str(exc)) from exc
+        for project in re.findall(r'\bproject\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s()"]+))', jql, re.I):
+            name = project[0] or project[1]
+            if not any(name in (p.key, p.id, p.name) for p in self.projects.values()):
+                raise _Reply(400, f"The value '{name}' does not exist for the field 'project'.")
         if "BROWSE_PROJECTS" not in user.permissions:
             return []
-        project = match["project"]
-        if project is not None and project not in self.projects:
-            raise _Reply(400, f"The value '{project}' does not exist for the field 'project'.")
-        since = datetime.strptime(match["when"], "%Y/%m/%d %H:%M").replace(tzinfo=ZoneInfo(user.time_zone))
-        found = [i for i in self.issues.values() if (project is None or i.project.key == project)
-                 and i.updated.replace(second=0, microsecond=0) >= since]
-        return sorted(found, key=lambda i: (i.updated, int(i.id)))
+        found = [i for i in self.issues.values() if query.matches(i)]
+        for name, descending in reversed(query.order or [("created", True)]):
+            found.sort(key=functools.partial(_sort_key, name=name), reverse=descending)
+        return found
+
+    def _jql_fields(self) -> dict[str, Callable[[SimIssue], Any]]:
+        def person(u: SimUser | None) -> list[str]:
+            return [u.account_id, u.email, u.display_name] if u else []
+
+        def type_name(i: SimIssue) -> str:
+            return next(n for t, n, _ in i.project.issue_types if t == i.type_id)
+
+        def text(i: SimIssue) -> list[str]:
+            return [i.summary, str(_plain(i.description) or "")] + [str(_plain(c.body)) for c in i.comments]
+
+        return {
+            "project": lambda i: [i.project.key, i.project.id, i.project.name],
+            "key": lambda i: [i.key, i.id], "issuekey": lambda i: [i.key, i.id], "id": lambda i: [i.id],
+            "summary": lambda i: i.summary, "description": lambda i: _plain(i.description), "text": text,
+            "comment": lambda i: [str(_plain(c.body)) for c in i.comments],
+            "status": lambda i: i.status, "issuetype": type_name, "type": type_name, "labels": lambda i: i.labels,
+            "priority": lambda i: i.priority, "assignee": lambda i: person(i.assignee),
+            "reporter": lambda i: person(i.reporter),
+            "updated": lambda i: i.updated, "updateddate": lambda i: i.updated,
+            "created": lambda i: i.created, "createddate": lambda i: i.created,
+        }
 
     def _search_jql(self, request: SimRequest, user: SimUser) -> SimResponse:
-        body = request.json() or {}
-        start = int(base64.urlsafe_b64decode(body["nextPageToken"]).decode()) if body.get("nextPageToken") else 0
+        """Cloud's enhanced search, ``POST`` (JSON body) or ``GET`` (query): page tokens, no totals."""
+        if request.method == "POST":
+            body = request.json() or {}
+            fields = body.get("fields") or ["id"]
+            wanted = ",".join(fields) if isinstance(fields, list) else str(fields)
+            expand = body.get("expand")
+        else:
+            body = {k: request.param(k) for k in ("jql", "nextPageToken", "maxResults")}
+            wanted = ",".join(v for f in request.query.get("fields", []) for v in f.split(",")) or "id"
+            expand = request.param("expand")
+        token = body.get("nextPageToken")
+        try:
+            start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
+        except ValueError as exc:
+            raise _Reply(400, "The provided next page token is invalid or expired.") from exc
         size = min(int(body.get("maxResults") or 50), self.page_cap)
         found = self._matching(body.get("jql") or "", user)
         page = found[start:start + size]
-        wanted = ",".join(body.get("fields") or ["id"])
-        data: dict[str, Any] = {"issues": [self._issue_json(i, wanted) for i in page],
+        data: dict[str, Any] = {"issues": [self._issue_json(i, wanted, expand, user) for i in page],
                                 "isLast": start + size >= len(found)}
         if not data["isLast"]:
             data["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
         return SimResponse.json(200, data)
 
     def _search_dc(self, request: SimRequest, user: SimUser) -> SimResponse:
-        start = int(request.param("startAt") or 0)
-        size = min(int(request.param("maxResults") or 50), self.page_cap)
-        found = self._matching(request.param("jql") or "", user)
+        """Data Center's search, ``GET`` (query) or ``POST`` (JSON body): startAt paging with totals."""
+        if request.method == "POST":
+            body = request.json() or {}
+            fields = body.get("fields")
+            wanted = ",".join(fields) if isinstance(fields, list) else fields
+            jql, start, size, expand = body.get("jql"), body.get("startAt"), body.get("maxResults"), body.get("expand")
+            expand = ",".join(expand) if isinstance(expand, list) else expand
+        else:
+            jql, start, size = request.param("jql"), request.param("startAt"), request.param("maxResults")
+            wanted, expand = request.param("fields"), request.param("expand")
+        start, size = int(start or 0), min(int(size or 50), self.page_cap)
+        found = self._matching(jql or "", user)
         return SimResponse.json(200, {"expand": "schema,names", "startAt": start, "maxResults": size,
-                                      "total": len(found), "issues": [self._issue_json(i, request.param("fields"))
+                                      "total": len(found), "issues": [self._issue_json(i, wanted, expand, user)
                                                                       for i in found[start:start + size]]})
 
     # ------------------------------------------------------------------------------------------- comments
@@ -640,11 +871,15 @@ class JiraSimulator(LoopbackServer):
                                       "comments": [self._comment_json(issue, c) for c in page]})
 
     def _comment_body(self, request: SimRequest) -> Any:
-        body = (request.json() or {}).get("body")
+        return self._check_comment_body((request.json() or {}).get("body"))
+
+    def _check_comment_body(self, body: Any) -> Any:
         if body in (None, ""):
             raise _Reply(400, errors={"comment": "Comment body can not be empty!"})
         if self.flavour == "cloud" and not (isinstance(body, dict) and body.get("type") == "doc"):
             raise _Reply(400, errors={"comment": "Comment body must be an Atlassian Document"})
+        if self.flavour == "cloud" and (problem := adf_problem(body)):
+            raise _Reply(400, errors={"comment": f"The comment body is not valid ADF: {problem}"})
         if self.flavour == "dc" and not isinstance(body, str):
             raise _Reply(400, errors={"comment": "Comment body must be a string"})
         return body
@@ -781,6 +1016,28 @@ class JiraSimulator(LoopbackServer):
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+
+
+_EXPANSIONS = {"renderedFields", "names", "schema", "changelog", "transitions"}
+_UNSERVED_EXPANSIONS = {"operations", "editmeta", "versionedRepresentations"}
+
+
+def _expansions(expand: str | None) -> list[str]:
+    """The ``expand`` options asked for. Jira ignores names it does not know; the ones it documents but this
+    simulator does not build are refused (400) rather than silently left out."""
+    options = [o.strip() for o in (expand or "").split(",") if o.strip()]
+    unserved = [o for o in options if o in _UNSERVED_EXPANSIONS]
+    if unserved:
+        raise _Reply(400, f"The simulator does not implement expand={unserved[0]}.")
+    return [o for o in options if o in _EXPANSIONS]
+
+
+def _sort_key(issue: SimIssue, name: str) -> Any:
+    if name in ("key", "id"):
+        return int(issue.id)
+    if name in ("updated", "created"):
+        return (getattr(issue, name), int(issue.id))
+    return (str(getattr(issue, name, "")).casefold(), int(issue.id))
 
 
 def _time(value: datetime) -> str:
