@@ -452,7 +452,8 @@ class JiraSimulator(LoopbackServer):
                 data["schema"] = {k: {"type": _FIELD_TYPES.get(k, "any"), "system": k} for k in fields}
             elif option == "changelog":
                 histories = [{"id": h["id"], "author": self._user_json(h["author"]), "created": _time(h["created"]),
-                              "items": h["items"]} for h in issue.changelog]
+                              "items": [{k: v for k, v in i.items() if v is not None} for i in h["items"]]}
+                             for h in issue.changelog]  # absent rather than null: the documents allow no nulls
                 data["changelog"] = {"startAt": 0, "maxResults": len(histories), "total": len(histories),
                                      "histories": histories}
             elif option == "transitions":
