@@ -30,11 +30,12 @@ Flavour = Literal["cloud", "dc"]
 _GATEWAY = re.compile(r"/ex/jira/(?P<cloud_id>[^/]+)(?P<path>/.*)")
 _LATEST = re.compile(r"^/rest/api/latest/")
 _BROWSE = re.compile(r"/browse/(?P<key>[A-Z][A-Z0-9_]*-[0-9]+)")
-ALL_PERMISSIONS = frozenset({"BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "ADD_COMMENTS", "CREATE_ATTACHMENTS"})
+ALL_PERMISSIONS = frozenset({"BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "ADD_COMMENTS", "CREATE_ATTACHMENTS",
+                             "DELETE_ISSUES"})
 _DESCRIPTIONS = {
     "BROWSE_PROJECTS": ("Browse Projects", "10"), "CREATE_ISSUES": ("Create Issues", "11"),
     "EDIT_ISSUES": ("Edit Issues", "12"), "ADD_COMMENTS": ("Add Comments", "15"),
-    "CREATE_ATTACHMENTS": ("Create Attachments", "19"),
+    "CREATE_ATTACHMENTS": ("Create Attachments", "19"), "DELETE_ISSUES": ("Delete Issues", "16"),
 }
 _SYSTEM_FIELDS = [  # (id, name, schema type, orderable, JQL clause names)
     ("summary", "Summary", "string", True, ["summary"]),
@@ -272,6 +273,7 @@ class JiraSimulator(LoopbackServer):
             ("POST", f"{a}/issue", self._create_issue),
             ("GET", f"{a}/issue/{key}", self._get_issue),
             ("PUT", f"{a}/issue/{key}", self._update_issue),
+            ("DELETE", f"{a}/issue/{key}", self._delete_issue),
             ("GET", f"{a}/issue/{key}/transitions", self._get_transitions),
             ("POST", f"{a}/issue/{key}/transitions", self._do_transition),
             ("GET", f"{a}/issue/{key}/comment", self._list_comments),
@@ -284,6 +286,9 @@ class JiraSimulator(LoopbackServer):
             ("DELETE", f"{a}/attachment/(?P<aid>[0-9]+)", self._delete_attachment),
             ("GET", f"{a}/issue/createmeta/{key}/issuetypes", self._createmeta),
             ("GET", f"{a}/project/{key}", self._project),
+            ("GET", f"{a}/project/{key}/statuses", self._project_statuses),
+            ("GET", f"{a}/issuetype", self._issue_types),
+            ("GET", f"{a}/issuetype/(?P<tid>[0-9]+)", self._issue_type),
             ("GET", f"{a}/user/search", self._user_search),
         ]
         if self.flavour == "cloud":
@@ -709,6 +714,15 @@ class JiraSimulator(LoopbackServer):
         self._issue_event("jira:issue_updated", "issue_updated", user, issue, items)
         return SimResponse(204)
 
+    def _delete_issue(self, request: SimRequest, user: SimUser, key: str) -> SimResponse:
+        issue = self._issue(key, user)
+        self._require(user, "DELETE_ISSUES", 403, "You do not have permission to delete issues in this project.")
+        self._emit("jira:issue_deleted", {"user": self._user_json(user), "issue": self._webhook_issue(issue)})
+        for att in issue.attachments:
+            self.attachments.pop(att.id, None)
+        del self.issues[issue.key]
+        return SimResponse(204)
+
     def _set_field(self, issue: SimIssue, name: str, value: Any, items: list[dict[str, Any]]) -> None:
         if name == "summary":
             if not value:
@@ -952,7 +966,10 @@ class JiraSimulator(LoopbackServer):
         return att
 
     def _attachment_meta(self, request: SimRequest, user: SimUser, aid: str) -> SimResponse:
-        return SimResponse.json(200, self._attachment_json(self._attachment(aid, user)))
+        data = self._attachment_json(self._attachment(aid, user))
+        if self.flavour == "cloud":  # Cloud's attachment metadata has a numeric id (the issue's list has strings)
+            data["id"] = int(data["id"])
+        return SimResponse.json(200, data)
 
     def _content(self, request: SimRequest, user: SimUser, aid: str, name: str | None = None) -> SimResponse:
         att = self._attachment(aid, user)
@@ -1004,6 +1021,26 @@ class JiraSimulator(LoopbackServer):
         data = self._project_json(project)
         data["issueTypes"] = [self._type_json(project, i) for i, _, _ in project.issue_types]
         return SimResponse.json(200, data)
+
+    def _project_statuses(self, request: SimRequest, user: SimUser, key: str) -> SimResponse:
+        """Each issue type of the project with the statuses it can be in (here: every status of the project)."""
+        project = self._project_or_404(key, user)
+        dummy = SimIssue("0", "", project, project.default_type_id, "", None, "", user, self.clock(), self.clock())
+        return SimResponse.json(200, [{"self": f"{self.base_url}{self.api}/issuetype/{tid}", "id": tid, "name": name,
+                                       "subtask": subtask,
+                                       "statuses": [self._status_json(dummy, n) for _, n in project.statuses]}
+                                      for tid, name, subtask in project.issue_types])
+
+    def _issue_types(self, request: SimRequest, user: SimUser) -> SimResponse:
+        """Every issue type of the projects the user can browse."""
+        visible = self.projects.values() if "BROWSE_PROJECTS" in user.permissions else []
+        return SimResponse.json(200, [self._type_json(p, tid) for p in visible for tid, _, _ in p.issue_types])
+
+    def _issue_type(self, request: SimRequest, user: SimUser, tid: str) -> SimResponse:
+        project = next((p for p in self.projects.values() if any(t[0] == tid for t in p.issue_types)), None)
+        if project is None or "BROWSE_PROJECTS" not in user.permissions:
+            raise _Reply(404, f"The issue type with id '{tid}' does not exist.")
+        return SimResponse.json(200, self._type_json(project, tid))
 
     def _issuetypescheme_project(self, request: SimRequest, user: SimUser) -> SimResponse:
         if not user.admin:
