@@ -92,3 +92,22 @@ def test_the_gateway_setting_must_be_https_except_on_loopback():
 def test_a_cloud_id_without_an_oauth_token_is_refused():
     with pytest.raises(ValidationError, match="cloud_id goes with oauth_token"):
         TrackerCredentials(email="a@example.com", api_token="t", cloud_id="abc")
+
+
+def test_gateway_answers_link_to_the_gateway_while_webhooks_and_people_get_the_site():
+    site = "https://acme.atlassian.net"
+    with JiraSimulator("cloud", public_base_url=site) as sim:
+        sim.add_user("bot", "Sync Bot", "bot@example.com", TOKEN)
+        sim.add_project("PRJ")
+        client = build_client("jira-cloud", site, TrackerCredentials(oauth_token=TOKEN),
+                              jira_api_gateway=sim.gateway_url)
+        item = client.create_item("PRJ", ItemFields(summary="linked"))
+        gateway = f"{sim.gateway_url}/ex/jira/{sim.cloud_id}"
+        raw = requests.get(f"{gateway}/rest/api/3/issue/{item.key}", headers={"Authorization": f"Bearer {TOKEN}"},
+                           timeout=5).json()
+
+    assert raw["self"].startswith(f"{gateway}/rest/api/3/issue/")
+    assert item.url == f"{site}/browse/{item.key}"
+    [created] = [w["payload"] for w in sim.webhooks if w["event"] == "jira:issue_created"]
+    assert created["issue"]["self"].startswith(f"{site}/rest/api/2/issue/")
+    assert created["user"]["self"].startswith(f"{site}/")

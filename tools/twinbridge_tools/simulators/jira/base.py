@@ -4,6 +4,7 @@ renderings, webhooks, and the checks the routes share."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -12,7 +13,7 @@ import re
 import threading
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -366,26 +367,37 @@ class JiraBase(LoopbackServer):
             except OSError as exc:
                 record["status"] = getattr(exc, "code", None)
 
+    @contextlib.contextmanager
+    def _site_links(self) -> Iterator[None]:
+        """Webhooks link to the site even when the change came through the OAuth gateway."""
+        saved, self._links.base = getattr(self._links, "base", None), None
+        try:
+            yield
+        finally:
+            self._links.base = saved
+
     def _emit_comment(self, event: str, issue: SimIssue, comment: SimComment, user: SimUser) -> None:
         """Cloud sends the comment and a short issue; Server/DC sends no issue (only ``comment.self`` names it),
         and the acting ``user`` on updates and deletes."""
-        body: dict[str, Any] = {"comment": self._comment_json(issue, comment, webhook=True)}
-        if self.flavour == "cloud":
-            body["issue"] = self._short_issue(issue)
-        elif event != "comment_created":
-            body = {"user": self._user_json(user), **body}
-        self._emit(event, body)
+        with self._site_links():
+            body: dict[str, Any] = {"comment": self._comment_json(issue, comment, webhook=True)}
+            if self.flavour == "cloud":
+                body["issue"] = self._short_issue(issue)
+            elif event != "comment_created":
+                body = {"user": self._user_json(user), **body}
+            self._emit(event, body)
 
     def _issue_event(self, event: str, type_name: str, user: SimUser, issue: SimIssue,
                      items: list[dict[str, Any]], comment: SimComment | None = None) -> None:
         changelog = {"id": str(next(self._ids)), "items": items}
         if event == "jira:issue_updated" and items:
             issue.changelog.append({**changelog, "author": user, "created": self.clock()})
-        body: dict[str, Any] = {"issue_event_type_name": type_name, "user": self._user_json(user),
-                                "issue": self._webhook_issue(issue), "changelog": changelog}
-        if comment is not None:
-            body["comment"] = self._comment_json(issue, comment, webhook=True)
-        self._emit(event, body)
+        with self._site_links():
+            body: dict[str, Any] = {"issue_event_type_name": type_name, "user": self._user_json(user),
+                                    "issue": self._webhook_issue(issue), "changelog": changelog}
+            if comment is not None:
+                body["comment"] = self._comment_json(issue, comment, webhook=True)
+            self._emit(event, body)
 
     # ------------------------------------------------------------------------------------------- shared checks
 

@@ -77,10 +77,11 @@ class ContentRoutes(JiraBase):
             issue.attachments.append(att)
             self.attachments[att.id] = att
             stored.append(att)
-            self._emit("attachment_created", {"attachment": self._attachment_json(att),
-                                              "issue": {"id": issue.id, "key": issue.key,
-                                                        "self": f"{self.base_url}/rest/api/2/issue/{issue.id}",
-                                                        "fields": {"summary": issue.summary}}})
+            with self._site_links():
+                self._emit("attachment_created", {"attachment": self._attachment_json(att),
+                                                  "issue": {"id": issue.id, "key": issue.key,
+                                                            "self": f"{self.base_url}/rest/api/2/issue/{issue.id}",
+                                                            "fields": {"summary": issue.summary}}})
             self._issue_event("jira:issue_updated", "issue_updated", user, issue,
                               [_item("Attachment", None, att.filename, "jira", "attachment", to=att.id)])
         self._touch(issue)
@@ -107,8 +108,9 @@ class ContentRoutes(JiraBase):
         issue.attachments.remove(att)
         del self.attachments[aid]
         self._touch(issue)
-        self._emit("attachment_deleted", {"attachment": self._attachment_json(att),
-                                          "issue": {"id": issue.id, "key": issue.key,
-                                                    "self": f"{self.base_url}/rest/api/2/issue/{issue.id}",
-                                                    "fields": {"summary": issue.summary}}})
+        with self._site_links():
+            self._emit("attachment_deleted", {"attachment": self._attachment_json(att),
+                                              "issue": {"id": issue.id, "key": issue.key,
+                                                        "self": f"{self.base_url}/rest/api/2/issue/{issue.id}",
+                                                        "fields": {"summary": issue.summary}}})
         return SimResponse(204)

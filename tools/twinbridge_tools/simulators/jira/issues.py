@@ -104,7 +104,8 @@ class IssueRoutes(JiraBase):
     def _delete_issue(self, request: SimRequest, user: SimUser, key: str) -> SimResponse:
         issue = self._issue(key, user)
         self._require(user, "DELETE_ISSUES", 403, "You do not have permission to delete issues in this project.")
-        self._emit("jira:issue_deleted", {"user": self._user_json(user), "issue": self._webhook_issue(issue)})
+        with self._site_links():
+            self._emit("jira:issue_deleted", {"user": self._user_json(user), "issue": self._webhook_issue(issue)})
         for att in issue.attachments:
             self.attachments.pop(att.id, None)
         del self.issues[issue.key]
