@@ -21,7 +21,8 @@ def build_client(
     """A client for ``kind``; ValueError (naming what is missing) when the settings cannot make one.
 
     Jira Cloud with an ``oauth_token`` is called through ``jira_api_gateway`` (Atlassian's, unless a test points
-    it elsewhere); ``base_url`` stays the site people browse.
+    it elsewhere); ``base_url`` stays the site people browse, and ``alt_base_url`` does not apply (Cloud takes
+    OAuth 2.0 tokens at the gateway only).
     """
     if not base_url:
         raise ValueError("the tracker base URL is not set (TrackerBaseUrl)")
