@@ -8,6 +8,7 @@ import os
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twinbridge.models.base import TrackerKind
+from twinbridge.models.connection import validate_peer_url
 
 
 class Settings(BaseModel):
@@ -17,6 +18,8 @@ class Settings(BaseModel):
     tracker_type: TrackerKind = Field(alias="TRACKER_TYPE")
     tracker_base_url: str = Field(default="", alias="TRACKER_BASE_URL")
     tracker_alt_base_url: str = Field(default="", alias="TRACKER_ALT_BASE_URL")
+    # Jira Cloud with an OAuth 2.0 token is called through Atlassian's API gateway; tests point it at a simulator.
+    jira_api_gateway_url: str = Field(default="https://api.atlassian.com", alias="JIRA_API_GATEWAY_URL")
     tracker_secret_arn: str = Field(default="", alias="TRACKER_SECRET_ARN")
     # The tracker webhook function's own secret (webhook_secret, webhook_username); it is never given the tracker
     # secret. Unset (tests, older local set-ups) = the webhook fields of the tracker secret (Deps.webhook_credentials).
@@ -57,6 +60,15 @@ class Settings(BaseModel):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("jira_api_gateway_url")
+    @classmethod
+    def _gateway_url(cls, value: str) -> str:
+        """https (plain http on loopback only, for a simulator), with no credentials, query or fragment."""
+        checked = validate_peer_url(value)
+        if checked is None:
+            raise ValueError("must be an absolute https URL")
+        return checked
 
 
 @functools.cache

@@ -32,6 +32,8 @@ SCHEMA_PATCHES: dict[str, list[tuple[str, Any, str]]] = {
         # COMPATIBILITY note 2: IssueBean.fields values are strings, arrays, numbers and nulls, not only objects.
         ("/components/schemas/IssueBean/properties/fields/additionalProperties", {}, "fields are dynamic"),
         ("/components/schemas/IssueUpdateBean/properties/fields/additionalProperties", {}, "the same, for create/edit"),
+        ("/components/schemas/IssueBean/properties/renderedFields/additionalProperties", {},
+         "the same for expand=renderedFields: HTML strings and nulls"),
         # Jersey's StringList (only used by query parameters, e.g. search `expand`/`fields`) is typed `object`.
         ("/components/schemas/StringList", {"type": "string"}, "a comma-separated string"),
     ],

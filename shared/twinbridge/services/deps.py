@@ -131,6 +131,7 @@ class Deps:
         return build_client(
             self.settings.tracker_type, self.settings.tracker_base_url, credentials,
             alt_base_url=self.settings.tracker_alt_base_url or None, user_agent=f"twinbridge/{self.settings.node_name}",
+            jira_api_gateway=self.settings.jira_api_gateway_url,
         )
 
     @functools.cached_property

@@ -4,7 +4,10 @@
 Tracker credentials (read by the admin API, the sync worker and the poller); which fields apply depends on the
 tracker:
 
-- Jira Cloud: ``email`` + ``api_token`` (basic auth), or ``oauth_token`` (OAuth 2.0 bearer).
+- Jira Cloud: ``email`` + ``api_token`` (basic auth on the site URL), or ``oauth_token`` (an OAuth 2.0 (3LO)
+  access token, sent as a bearer token through Atlassian's API gateway,
+  ``https://api.atlassian.com/ex/jira/{cloud_id}``) with an optional ``cloud_id`` (discovered from the token's
+  accessible resources when absent).
 - Jira Data Center/Server: ``pat`` (personal access token, bearer), or ``username`` + ``password`` (basic).
 - Azure DevOps: ``pat`` (sent as basic auth with an empty user name, as Microsoft documents).
 
@@ -18,7 +21,7 @@ tracker secret; ``TrackerCredentials`` still accepts them there so older secrets
 from __future__ import annotations
 
 import requests
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from requests.auth import AuthBase, HTTPBasicAuth
 
 
@@ -49,6 +52,7 @@ class TrackerCredentials(BaseModel):
     email: str | None = None
     api_token: SecretStr | None = None
     oauth_token: SecretStr | None = None
+    cloud_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$")
     username: str | None = None
     password: SecretStr | None = None
     pat: SecretStr | None = None
@@ -61,6 +65,8 @@ class TrackerCredentials(BaseModel):
             raise ValueError("email and api_token go together (Jira Cloud basic auth)")
         if (self.username is None) != (self.password is None):
             raise ValueError("username and password go together (Jira Data Center basic auth)")
+        if self.cloud_id is not None and self.oauth_token is None:
+            raise ValueError("cloud_id goes with oauth_token (Jira Cloud OAuth 2.0 through api.atlassian.com)")
         return self
 
     def webhook_credentials(self) -> WebhookCredentials:

@@ -58,6 +58,7 @@ _FIXES: dict[str, str] = {
 ISSUE_FIELDS = ("summary", "description", "status", "priority", "labels", "reporter", "assignee", "created",
                 "updated", "issuetype", "project", "attachment", "comment")
 JQL_TIME_FORMAT = "%Y/%m/%d %H:%M"
+ATLASSIAN_API_GATEWAY = "https://api.atlassian.com"  # where Jira Cloud takes OAuth 2.0 (3LO) bearer tokens
 DOWNLOAD_CHUNK = 64 * 1024
 
 
@@ -93,10 +94,15 @@ class _JiraClient:
     # ------------------------------------------------------------------------------------------- plumbing
 
     def _request(self, operation: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+        self._route(operation)
         return self._http.request(operation, method, self._path(path), auth=self._auth, **kwargs)
 
     def _json(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
+        self._route(operation)
         return self._http.json(operation, method, self._path(path), auth=self._auth, **kwargs)
+
+    def _route(self, operation: str) -> None:
+        """Settle where API calls go before the first one (Cloud with OAuth asks the gateway); a no-op here."""
 
     def _path(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -336,11 +342,46 @@ class _JiraClient:
 
 
 class JiraCloudClient(_JiraClient):
-    """Jira Cloud, REST v3: ADF bodies, users by ``accountId``, ``/search/jql`` with page tokens."""
+    """Jira Cloud, REST v3: ADF bodies, users by ``accountId``, ``/search/jql`` with page tokens.
+
+    With ``oauth_gateway`` (an OAuth 2.0 bearer token; Cloud refuses bearer tokens on the site URL) every API call
+    goes to ``{oauth_gateway}/ex/jira/{cloud_id}``; without ``cloud_id`` it is looked up once, on the first call,
+    among the token's ``/oauth/token/accessible-resources`` by the site URL (``base_url``). Links for people
+    (``/browse/KEY``) always use ``base_url``.
+    """
 
     kind = "jira-cloud"
     text_format = "adf"
     api = "/rest/api/3"
+
+    def __init__(self, base_url: str, session: requests.Session, *, auth: AuthBase, oauth_gateway: str | None = None,
+                 cloud_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(base_url, session, auth=auth, **kwargs)
+        self.oauth_gateway = oauth_gateway.rstrip("/") if oauth_gateway else None
+        self.cloud_id = cloud_id
+        self._routed = oauth_gateway is None
+        if self.oauth_gateway and cloud_id:
+            self._use_gateway(cloud_id)
+
+    def _route(self, operation: str) -> None:
+        if self._routed or self.oauth_gateway is None:
+            return
+        sites = self._http.json(operation, "GET", f"{self.oauth_gateway}/oauth/token/accessible-resources",
+                                auth=self._auth) or []
+        wanted = self.base_url.casefold()
+        found = next((s for s in sites if isinstance(s, dict) and str(s.get("url", "")).rstrip("/").casefold()
+                      == wanted and s.get("id")), None)
+        if found is None:
+            listed = ", ".join(str(s.get("url")) for s in sites if isinstance(s, dict)) or "none"
+            raise TrackerAuthError(self.kind, operation, None,
+                                   f"the OAuth token grants no access to {self.base_url} (its sites: {listed}); "
+                                   "authorize the app for this site or set cloud_id")
+        self._use_gateway(str(found["id"]))
+
+    def _use_gateway(self, cloud_id: str) -> None:
+        self.cloud_id = cloud_id
+        self._http.base_url = f"{self.oauth_gateway}/ex/jira/{quote(cloud_id, safe='')}"
+        self._routed = True
 
     @staticmethod
     def user_ref(data: dict[str, Any]) -> UserRef:

@@ -25,7 +25,7 @@ from twinbridge.trackers.jira import JiraCloudClient, JiraDcClient
 from twinbridge_tools.simulators.jira import ALL_PERMISSIONS, JiraSimulator
 
 try:  # every request and simulator response checked against the vendored OpenAPI documents, once available
-    from tests.contract.plugin import contract_session
+    from tests.contract.plugin import ContractAdapter, contract_session
 except ImportError:  # pragma: no cover - the contract checker is not in this tree yet
     contract_session = None
 
@@ -51,7 +51,9 @@ def sim(flavour):
 
 # What the documents cannot describe: statuses the simulator injects on purpose (throttling, outages), and Jira
 # DC's attachment download, which is the servlet ``/secure/attachment/{id}/{name}`` outside the REST API.
-TOLERATED = re.compile(r"response (429|5\d\d): undocumented status|GET /secure/attachment/\d+/[^:]+: unknown path")
+# Atlassian's OAuth site discovery (GET /oauth/token/accessible-resources) is not part of the Jira document either.
+TOLERATED = re.compile(r"response (429|5\d\d): undocumented status|GET /secure/attachment/\d+/[^:]+: unknown path"
+                       r"|GET /oauth/token/accessible-resources: unknown path")
 
 
 @pytest.fixture
@@ -67,7 +69,7 @@ def session(request, flavour):
 
 
 @pytest.fixture
-def make(sim, session, flavour):
+def make(request, sim, session, flavour):
     """A client for one of the simulator's users; ``sleeps`` records every wait the client asked for."""
     sleeps: list[float] = []
 
@@ -75,15 +77,21 @@ def make(sim, session, flavour):
               base_url: str | None = None, alt_base_url: str | None = None, page_size: int = 100):
         simulated = sim.users[user]
         secret = secret or simulated.secret
-        if flavour == "cloud":
+        extra: dict = {}
+        if flavour == "cloud":  # an OAuth 2.0 token goes through the API gateway, which the simulator also plays
             creds = TrackerCredentials(oauth_token=secret) if bearer else TrackerCredentials(
                 email=simulated.email, api_token=secret)
             cls = JiraCloudClient
+            extra = {"oauth_gateway": sim.gateway_url} if bearer else {}
+            if bearer and contract_session is not None:  # gateway calls are the document's paths under a mount
+                mount = f"/ex/jira/{sim.cloud_id}"
+                session.mount(sim.gateway_url + mount + "/", ContractAdapter(
+                    "jira-cloud", request.getfixturevalue("contract_session"), prefix=mount, strict=False))
         else:
             creds = TrackerCredentials(pat=secret) if bearer else TrackerCredentials(username=user, password=secret)
             cls = JiraDcClient
         client = cls(base_url or sim.url, session, auth=creds.auth_for(cls.kind), http_policy=policy,
-                     alt_base_url=alt_base_url, sleep=sleeps.append, page_size=page_size)
+                     alt_base_url=alt_base_url, sleep=sleeps.append, page_size=page_size, **extra)
         client._http.rng = random.Random(7)
         return client
 
@@ -455,7 +463,8 @@ def test_alt_base_url_is_called_while_people_get_public_links(flavour, session):
         sim.add_user("bot", "Sync Bot", "bot@example.com", SECRET)
         sim.add_project("PRJ")
         cls = JiraCloudClient if flavour == "cloud" else JiraDcClient
-        creds = TrackerCredentials(pat=SECRET) if flavour == "dc" else TrackerCredentials(oauth_token=SECRET)
+        creds = (TrackerCredentials(pat=SECRET) if flavour == "dc" else
+                 TrackerCredentials(email="bot@example.com", api_token=SECRET))
         client = cls(public, session, auth=creds.auth_for(cls.kind), alt_base_url=sim.url, http_policy=FAST)
         item = client.create_item("PRJ", ItemFields(summary="via the back door"))
         attachment = client.upload_attachment(item.key, "a.txt", io.BytesIO(b"payload"))

@@ -103,7 +103,8 @@ def world(request):
         sim.add_user("human", "Human", "human@example.com", "tok-h")
         sim.add_project("PRJ")
         cls = JiraCloudClient if flavour == "cloud" else JiraDcClient
-        creds = TrackerCredentials(oauth_token="tok") if flavour == "cloud" else TrackerCredentials(pat="tok")
+        creds = (TrackerCredentials(email="bot@example.com", api_token="tok") if flavour == "cloud" else
+                 TrackerCredentials(pat="tok"))
         client = cls(sim.url, requests.Session(), auth=creds.auth_for(cls.kind))
         yield flavour, sim, receiver, client
 
