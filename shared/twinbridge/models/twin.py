@@ -83,6 +83,12 @@ class Twin(BaseModel):
     attachment_map: dict[str, AttachmentLink] = Field(default_factory=dict)
     staged: dict[str, StagedAttachment] = Field(default_factory=dict)
     claim: CreateClaim | None = None
+    comment_claims: dict[str, datetime] = Field(
+        default_factory=dict, description="remote comment id -> when a post of its copy was claimed (not linked yet)"
+    )
+    attachment_claims: dict[str, datetime] = Field(
+        default_factory=dict, description="remote attachment id -> when an upload of its copy was claimed"
+    )
     last_error: TwinError | None = None
     unlinked: str | None = Field(default=None, description="why the link ended (origin item deleted)")
     version: int = 0

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from twinbridge import crashpoints
 from twinbridge.errors import (
     ApplyFailedError,
     AttachmentTransferError,
@@ -30,10 +31,11 @@ from twinbridge.models.replica import (
     ReplicaMessage,
     UnlinkedMessage,
 )
-from twinbridge.models.tracker import ItemFields, TrackerItem
+from twinbridge.models.tracker import ItemFields, TrackerAttachment, TrackerComment, TrackerItem
 from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, FieldState, Twin, TwinError
 from twinbridge.observability import logger
 from twinbridge.peers.transfer import TransferPolicy, fetch_verified
+from twinbridge.richtext.policy import safe_filename
 from twinbridge.services import messaging
 from twinbridge.services.deps import Deps
 from twinbridge.sync import basic_rules
@@ -63,6 +65,7 @@ def receive_replica(deps: Deps, conn: Connection, message: PeerMessage) -> None:
     if not deps.twins.hold(conn.id, incoming):
         logger.info("a newer replica is already waiting", extra={"twin": incoming.twin_id, "seq": incoming.seq})
         return
+    crashpoints.reached("sync_in.after_hold")
     # Queued even when this replica was already held (a redelivery after a crash before this line): the job's
     # de-duplication id is the seq, and an apply finding nothing to do is harmless.
     deps.queue.send(ApplyJob(connection_id=conn.id, twin_id=incoming.twin_id, seq=incoming.seq))
@@ -168,6 +171,8 @@ class AppliedWrites:
     local: ItemIdentity | None = None
     comments: dict[str, CommentLink | None] = field(default_factory=dict)  # remote id -> link; None: dropped
     attachments: dict[str, AttachmentLink | None] = field(default_factory=dict)
+    comment_claims: dict[str, datetime] = field(default_factory=dict)  # posts about to be made
+    attachment_claims: dict[str, datetime] = field(default_factory=dict)  # uploads about to be made
     applied: ReplicaMessage | None = None
     applied_fields: dict[str, FieldState] = field(default_factory=dict)
     applied_at: datetime | None = None
@@ -177,6 +182,12 @@ class AppliedWrites:
             twin.claim = self.claim
         if self.local is not None:
             twin.local, twin.claim = self.local, None
+        for claims, made, links in ((twin.comment_claims, self.comment_claims, self.comments),
+                                    (twin.attachment_claims, self.attachment_claims, self.attachments)):
+            for remote_id, at in made.items():
+                claims.setdefault(remote_id, at)  # the earliest claim stands: a retry looks back to it
+            for remote_id in links:
+                claims.pop(remote_id, None)  # linked (or dropped): the claim is resolved
         _merge(twin.comment_map, self.comments)
         _merge(twin.attachment_map, self.attachments)
         if self.applied is not None:
@@ -229,31 +240,74 @@ class _Apply:
             raise ApplyFailedError(f"twin {twin.twin_id}: the local copy is unknown and the plan creates none")
         if plan.update is not None:
             client.update_item(local.key, plan.update)
-        for write in plan.comments_add:
-            created = client.add_comment(local.key, write.body)
-            self.writes.comments[write.remote_id] = CommentLink(local_id=created.id, digest=write.digest)
-            self.record()  # a retry must not post it again
+            crashpoints.reached("sync_in.after_update")
+        self._add_comments(local, plan.comments_add)
         for write in plan.comments_update:
             client.update_comment(local.key, write.local_id, write.body)
+            crashpoints.reached("sync_in.after_comment_update")
             self.writes.comments[write.remote_id] = CommentLink(local_id=write.local_id, digest=write.digest)
         for remote_id, local_id in plan.comments_delete:
             try:
                 client.delete_comment(local.key, local_id)
             except TrackerNotFoundError:
                 pass
+            crashpoints.reached("sync_in.after_comment_delete")
             self.writes.comments[remote_id] = None
-        for attachment in plan.attachments_add:
-            self.writes.attachments[attachment.id] = _copy_attachment(client, self.twin, local, attachment,
-                                                                      self._transfer_policy())
-            self.record()
+        self._add_attachments(local, plan.attachments_add)
         for remote_id, local_id in plan.attachments_delete:
             link = twin.attachment_map.get(remote_id)
             if link is not None and link.owned:  # never one this side had before the partner named its hash
-                client.delete_attachment(local.key, local_id)
+                try:
+                    client.delete_attachment(local.key, local_id)
+                except TrackerNotFoundError:
+                    pass  # deleted by the attempt before a crash, or by a person
+                crashpoints.reached("sync_in.after_attachment_delete")
             self.writes.attachments[remote_id] = None
+        crashpoints.reached("sync_in.before_record")
         self.writes.applied, self.writes.applied_fields, self.writes.applied_at = pending, plan.fields, utcnow()
         self.record()  # in_seq moves to the applied seq: the inbox item is no longer pending
         logger.info("replica applied", extra={"twin": twin.twin_id, "seq": pending.seq})
+
+    def _add_comments(self, local: TrackerItem, writes: list[basic_rules.CommentWrite]) -> None:
+        """Post the partner's new comments. Fenced like creates: the posts are claimed on the twin first, so a retry
+        after a crash between a post and its record finds the comment it posted (same text, posted since the claim,
+        linked to nothing) instead of posting it twice."""
+        if not writes:
+            return
+        earlier = {w.remote_id: self.twin.comment_claims[w.remote_id] for w in writes
+                   if w.remote_id in self.twin.comment_claims}
+        self.writes.comment_claims = {w.remote_id: utcnow() for w in writes if w.remote_id not in earlier}
+        self.record()
+        crashpoints.reached("sync_in.after_comment_claim")
+        posted = self.client.list_comments(local.key) if earlier else []
+        for write in writes:
+            found = _posted_before(posted, self.twin, write, earlier.get(write.remote_id))
+            local_id = found.id if found is not None else self.client.add_comment(local.key, write.body).id
+            if found is not None:
+                logger.info("comment posted before a crash found; linked", extra={"twin": self.twin.twin_id})
+            crashpoints.reached("sync_in.after_comment_post")
+            self.writes.comments[write.remote_id] = CommentLink(local_id=local_id, digest=write.digest)
+            self.record()  # a retry must not post it again
+
+    def _add_attachments(self, local: TrackerItem, attachments: list[ReplicaAttachment]) -> None:
+        """Copy the partner's new attachments, fenced like comments (an upload found after a crash is linked)."""
+        if not attachments:
+            return
+        earlier = {a.id: self.twin.attachment_claims[a.id] for a in attachments if a.id in self.twin.attachment_claims}
+        self.writes.attachment_claims = {a.id: utcnow() for a in attachments if a.id not in earlier}
+        self.record()
+        crashpoints.reached("sync_in.after_attachment_claim")
+        present = self.client.list_attachments(local.key) if earlier else []
+        for attachment in attachments:
+            found = _uploaded_before(present, self.twin, attachment, earlier.get(attachment.id))
+            if found is not None:
+                logger.info("attachment uploaded before a crash found; linked", extra={"twin": self.twin.twin_id})
+                link = AttachmentLink(local_id=found.id, sha256=attachment.sha256)
+            else:
+                link = _copy_attachment(self.client, self.twin, local, attachment, self._transfer_policy())
+            crashpoints.reached("sync_in.after_attachment_upload")
+            self.writes.attachments[attachment.id] = link
+            self.record()
 
     def _transfer_policy(self) -> TransferPolicy:
         settings = self.deps.settings
@@ -297,7 +351,9 @@ class _Apply:
             marker=basic_rules.marker_for(self.conn.id, self.twin.twin_id), claimed_at=utcnow()
         )
         self.record()
+        crashpoints.reached("sync_in.after_create_claim")
         created = self.client.create_item(self.conn.project or "", fields)
+        crashpoints.reached("sync_in.after_create")
         self._link(created)
         logger.info("copy created", extra={"twin": self.twin.twin_id, "item": created.key})
         return created
@@ -312,6 +368,39 @@ class _Apply:
             LINKED_KIND,
             LinkedMessage(twin_id=self.twin.twin_id, item=self.writes.local).model_dump(),
         )
+
+
+CLAIM_SKEW = timedelta(minutes=10)  # the tracker's clock may differ from ours: look back this much before a claim
+
+
+def _posted_before(posted: list[TrackerComment], twin: Twin, write: basic_rules.CommentWrite,
+                   claimed: datetime | None) -> TrackerComment | None:
+    """The comment an earlier attempt posted for ``write`` before it crashed: same text, posted since the claim, and
+    not the copy of another partner comment already. None when there was no claim (nothing was attempted)."""
+    if claimed is None:
+        return None
+    linked = twin.local_comment_ids_from_partner
+    for comment in posted:
+        recent = comment.created is None or comment.created >= claimed - CLAIM_SKEW
+        if comment.id not in linked and recent and basic_rules.same_text(comment.body, write.body):
+            return comment
+    return None
+
+
+def _uploaded_before(present: list[TrackerAttachment], twin: Twin, attachment: ReplicaAttachment,
+                     claimed: datetime | None) -> TrackerAttachment | None:
+    """The attachment an earlier attempt uploaded before it crashed: same file name and size, uploaded since the
+    claim, neither linked to another partner file nor one of this side's own files it shares."""
+    if claimed is None:
+        return None
+    taken = twin.local_attachment_ids_from_partner | set(twin.staged)
+    name = safe_filename(attachment.filename)
+    for candidate in present:
+        recent = candidate.created is None or candidate.created >= claimed - CLAIM_SKEW
+        same = candidate.filename == name and (attachment.size is None or candidate.size == attachment.size)
+        if candidate.id not in taken and recent and same:
+            return candidate
+    return None
 
 
 def find_by_marker(client: TrackerClient, project: str, marker: str, since: datetime) -> TrackerItem | None:
