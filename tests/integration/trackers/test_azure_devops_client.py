@@ -223,6 +223,21 @@ def test_search_pages_wiql_across_equal_timestamps(sim, session, sleeps):
     assert len(_wiql_calls(sim)) == 5 and _batch_calls(sim) == 4 * 3 + 2
 
 
+def test_search_pages_items_created_in_one_millisecond_each_exactly_once(session, sleeps):
+    # Items written through the API at one instant with sub-millisecond digits: the service returns ChangedDate to
+    # the millisecond, and the product's tie-break `> when OR (= when AND Id > last)` must still see each item once.
+    instant = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    with AzureDevOpsSimulator(organization="fabrikam", project=PROJECT, clock=lambda: instant) as sim:
+        sim.add_user("Twinbridge Bot", "bot@fabrikam.example", "pat-full")
+        client = make_client(sim, session, sleeps, wiql_page=3)
+        created = [client.create_item(PROJECT, ItemFields(type="Task", summary=f"tie {n}")).id for n in range(7)]
+        refs = list(client.search_changed_since(PROJECT, instant - timedelta(seconds=1)))
+        assert [ref.id for ref in refs] == created  # each exactly once, in Id order within the shared timestamp
+        assert {ref.updated for ref in refs} == {instant.replace(microsecond=123000)}
+        assert len(_wiql_calls(sim)) == 3  # 3 + 3 + 1: both page borders fall inside the tie
+        assert sim.errors == []
+
+
 def test_search_reports_changed_dates_as_of_the_query(client, sim):
     since = datetime(2024, 3, 1, tzinfo=UTC)
     [item_id] = sim.seed_items(1, changed=since)

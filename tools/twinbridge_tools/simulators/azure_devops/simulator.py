@@ -28,6 +28,7 @@ from twinbridge_tools.simulators.azure_devops.model import (
     no_route,
     not_found,
     rule_error,
+    to_millis,
 )
 from twinbridge_tools.simulators.azure_devops.service_hooks import ServiceHooks
 from twinbridge_tools.simulators.server import Fault, LoopbackServer, SimRequest, SimResponse
@@ -128,7 +129,8 @@ class AzureDevOpsSimulator(LoopbackServer):
         return self.origin + self.base_path
 
     def now(self) -> datetime:
-        return self.clock()
+        """The clock at the precision the REST API returns: what every stored timestamp is cut to."""
+        return to_millis(self.clock())
 
     # ------------------------------------------------------------------------------------------- setup helpers
 
@@ -151,12 +153,12 @@ class AzureDevOpsSimulator(LoopbackServer):
         author: SimUser | None = None,
         step: timedelta = timedelta(0),
     ) -> list[int]:
-        """Create items directly (no events), ``ChangedDate`` = changed + i*step; returns their ids."""
+        """Create items directly (no events), ``ChangedDate`` = changed + i*step (to the millisecond); returns ids."""
         author = author or self.users[0]
         ids = []
         with self.lock:
             for index in range(count):
-                when = changed + step * index
+                when = to_millis(changed + step * index)
                 item = self.new_item(project or self.project, type_name, author, when)
                 item.fields["System.Title"] = f"Seeded {type_name} {index + 1}"
                 item.snapshot()
