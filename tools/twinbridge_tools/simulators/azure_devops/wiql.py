@@ -1,4 +1,10 @@
-"""WIQL (``POST wit/wiql``): flat queries, WHERE comparisons joined by AND/OR with parentheses, @project, dates."""
+"""WIQL (``POST wit/wiql``): flat queries, WHERE comparisons joined by AND/OR with parentheses, @project, dates.
+
+Field names resolve like the service resolves them: reference or friendly name, any case (``[system.changeddate]``,
+``[Changed Date]``); an unknown name is a 400 with TF51005. Dates are stored at the precision the API returns
+(milliseconds), so with ``timePrecision=true`` a literal copied from a returned value compares equal to it; without
+it, dates compare by day and a time component is refused.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ def run(sim: AzureDevOpsSimulator, request: AdoRequest) -> Reply:
     project = sim.project_of(request, required=False)
     query = str((request.json() or {}).get("query") or "")
     precise = request.query.get("timePrecision", "").lower() == "true"
-    resolve = str  # field names are taken as written
+    resolve = functools.partial(_resolve, known=sim.field_names())
     select, where, order = _split(query)
     select, order = [resolve(name) for name in select], [(resolve(name), desc) for name, desc in order]
     predicate = _Parser(where, project, precise, resolve).parse() if where else (lambda item: True)
