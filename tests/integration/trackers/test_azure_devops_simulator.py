@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import requests
 from requests.auth import HTTPBasicAuth
 
 from tests.support import CORPORA
@@ -126,3 +127,40 @@ def test_wiql_unknown_field_is_a_400_naming_it(sim, http, clause):
     body = answer.json()
     assert body["message"].startswith("TF51005: ") and clause.split("[")[1].split("]")[0] in body["message"]
     assert body["typeKey"] == "WiqlFieldNotFoundException" and set(body) >= {"$id", "typeName", "errorCode", "eventId"}
+
+
+# ----------------------------------------------------------------------------------------------- clients (item 7)
+
+
+def test_api_version_is_taken_from_the_accept_header_as_microsofts_sdks_send_it(sim, http):
+    url = f"{sim.url}/{PROJECT}/_apis/wit/workitemtypes"
+    accepted = requests.get(url, headers={"Accept": "application/json;api-version=7.1-preview.2"}, auth=AUTH, timeout=5)
+    assert accepted.status_code == 200 and len(accepted.json()["value"]) == 6
+    missing = requests.get(url, headers={"Accept": "application/json"}, auth=AUTH, timeout=5)
+    assert missing.status_code == 400 and missing.json()["message"].startswith("VS800075")
+
+
+def test_a_comment_delete_carrying_a_body_deletes_the_comment(sim, http):
+    item = _create(sim, http, "Chatty")
+    comments = f"{sim.url}/{PROJECT}/_apis/wit/workItems/{item['id']}/comments"
+    added = http.post(comments, params={"api-version": "7.1-preview.4"}, json={"text": "bye"}, auth=AUTH, timeout=5)
+    deleted = requests.delete(f"{comments}/{added.json()['id']}", data=b"{}", auth=AUTH, timeout=5,
+                              headers={"Accept": "application/json;api-version=7.1-preview.4",
+                                       "Content-Type": "application/json; charset=utf-8"})
+    assert deleted.status_code == 200
+    listed = http.get(comments, params={"api-version": "7.1-preview.4"}, auth=AUTH, timeout=5).json()
+    assert listed["totalCount"] == 0 and sim.item_fields(item["id"])["System.CommentCount"] == 0
+
+
+@pytest.mark.parametrize("where", ["query", "batch"])
+def test_fields_together_with_expand_is_refused(sim, http, where):
+    item = _create(sim, http, "Both")
+    api = f"{sim.url}/{PROJECT}/_apis/wit"
+    if where == "query":
+        answer = http.get(f"{api}/workitems/{item['id']}", auth=AUTH, timeout=5,
+                          params={"api-version": "7.1", "fields": "System.Title", "$expand": "relations"})
+    else:
+        answer = http.post(f"{api}/workitemsbatch", params={"api-version": "7.1"}, auth=AUTH, timeout=5,
+                           json={"ids": [item["id"]], "fields": ["System.Title"], "$expand": "relations"})
+    assert answer.status_code == 400
+    assert answer.json()["message"] == "The expand parameter can not be used with the fields parameter."

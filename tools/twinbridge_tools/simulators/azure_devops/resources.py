@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
+from twinbridge_tools.simulators.azure_devops import fields as field_table
 from twinbridge_tools.simulators.azure_devops.model import (
     CATEGORIES,
     CHUNK,
@@ -212,3 +213,53 @@ def category(sim: AzureDevOpsSimulator, request: AdoRequest) -> Reply:
         f"TF51543: The work item type category '{request.rest[2]}' does not exist.",
         "WorkItemTypeCategoryNotFoundException",
     )
+
+
+# ----------------------------------------------------------------------------------------------- fields, projects
+
+
+def fields(sim: AzureDevOpsSimulator, request: AdoRequest) -> Reply:
+    """``GET [{project}/]_apis/wit/fields``: the process's fields and any custom field an item carries."""
+    sim.project_of(request, required=False)
+    names = [reference for reference, _, _, _ in field_table.FIELDS]
+    names += sorted(sim.field_names() - set(names))
+    value = [field_table.field_json(name, sim.api()) for name in names]
+    return Reply(200, {"count": len(value), "value": value})
+
+
+def field(sim: AzureDevOpsSimulator, request: AdoRequest) -> Reply:
+    sim.project_of(request, required=False)
+    reference = field_table.resolve(request.rest[2], sim.field_names())
+    if reference is None:
+        raise AdoError(404, f"TF51535: Cannot find field {request.rest[2]}.", "WorkItemFieldNotFoundException")
+    return Reply(200, field_table.field_json(reference, sim.api()))
+
+
+def _project_json(sim: AzureDevOpsSimulator, name: str) -> dict[str, Any]:
+    return {
+        "id": sim.projects[name],
+        "name": name,
+        "description": f"The {name} project.",
+        "url": f"{sim.url}/_apis/projects/{sim.projects[name]}",
+        "state": "wellFormed",
+        "revision": 1,
+        "visibility": "private",
+        "lastUpdateTime": "2024-01-01T00:00:00Z",
+    }
+
+
+def projects(sim: AzureDevOpsSimulator, request: AdoRequest) -> Reply:
+    """``GET {org}/_apis/projects``: the projects the PAT's user can see."""
+    visible = sorted(sim.projects) if "browse" in request.user.permissions else []
+    value = [_project_json(sim, name) for name in visible]
+    return Reply(200, {"count": len(value), "value": value})
+
+
+def project(sim: AzureDevOpsSimulator, request: AdoRequest) -> Reply:
+    request.project = request.rest[1]
+    name = sim.project_of(request)
+    assert name is not None
+    body = _project_json(sim, name)
+    body["_links"] = {"self": {"href": body["url"]}, "web": {"href": f"{sim.url}/{quote(name)}"}}
+    body["capabilities"] = {"processTemplate": {"templateName": "Agile"}}
+    return Reply(200, body)

@@ -37,6 +37,10 @@ Route = Callable[["AzureDevOpsSimulator", AdoRequest], Reply]
 # (method, path after _apis, handler): "#" is a number, "$*" a "$Type" segment, "*" anything.
 ROUTES: list[tuple[str, list[str], Route]] = [
     ("GET", ["connectiondata"], location.connection_data),
+    ("OPTIONS", [], location.resource_locations),
+    ("GET", ["resourceareas"], location.resource_areas),
+    ("GET", ["projects"], resources.projects),
+    ("GET", ["projects", "*"], resources.project),
     ("POST", ["wit", "wiql"], wiql.run),
     ("POST", ["wit", "workitemsbatch"], work_items.batch),
     ("GET", ["wit", "workitems"], work_items.list_items),
@@ -52,13 +56,15 @@ ROUTES: list[tuple[str, list[str], Route]] = [
     ("DELETE", ["wit", "workitems", "#", "comments", "#"], resources.delete_comment),
     ("POST", ["wit", "attachments"], resources.upload),
     ("GET", ["wit", "attachments", "*"], resources.download),
+    ("GET", ["wit", "fields"], resources.fields),
+    ("GET", ["wit", "fields", "*"], resources.field),
     ("GET", ["wit", "workitemtypes"], resources.types),
     ("GET", ["wit", "workitemtypes", "*"], resources.work_item_type),
     ("GET", ["wit", "workitemtypes", "*", "states"], resources.states),
     ("GET", ["wit", "workitemtypecategories"], resources.categories),
     ("GET", ["wit", "workitemtypecategories", "*"], resources.category),
 ]
-UNVERSIONED = {"connectiondata"}  # the location service answers without an api-version
+UNVERSIONED = {"connectiondata", ""}  # the location service (connectionData, OPTIONS) needs no api-version
 PREVIEW_ONLY = {"comments"}
 _RESOURCE_NOT_FOUND = ("The resource cannot be found.", "HttpException", "System.Web.HttpException, System.Web")
 _BLOCKED = (
@@ -199,8 +205,8 @@ class AzureDevOpsSimulator(LoopbackServer):
             return route(self, request)
 
     def _locate(self, path: str) -> tuple[str | None, list[str]]:
-        base = self.base_path
-        if not (path == base or path.startswith(base + "/")):
+        base = self.base_path.lower()  # organization and collection names are case-insensitive
+        if not (path.lower() == base or path.lower().startswith(base + "/")):
             raise AdoError(404, *_RESOURCE_NOT_FOUND, event_id=0)
         parts = [unquote(part) for part in path[len(base) :].split("/") if part]
         if "_apis" not in parts or parts.index("_apis") > 2:
@@ -241,7 +247,9 @@ class AzureDevOpsSimulator(LoopbackServer):
 
     @staticmethod
     def _check_version(request: AdoRequest, *, preview: bool) -> None:
-        version = request.query.get("api-version")
+        """The api-version comes in the query or, the way Microsoft's SDKs send it, in ``Accept: ...;api-version=``."""
+        accepted = re.search(r";\s*api-version=([^;,\s]+)", request.header("accept"))
+        version = request.query.get("api-version") or (accepted.group(1) if accepted else None)
         if not version:
             raise AdoError(
                 400,

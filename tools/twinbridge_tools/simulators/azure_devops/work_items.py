@@ -12,6 +12,7 @@ from twinbridge_tools.simulators.azure_devops.model import (
     PERMISSIONS,
     PROCESS,
     READ_ONLY_FIELDS,
+    WEB_API,
     AdoError,
     AdoRequest,
     Comment,
@@ -73,6 +74,7 @@ def get_item(sim: AzureDevOpsSimulator, request: AdoRequest) -> Reply:
     item = sim.visible_item(request, request.rest[2])
     as_of = request.query.get("asOf")
     fields = request.query.get("fields")
+    _refuse_expand_with_fields(fields, request.query.get("$expand"))
     return Reply(
         200,
         sim.render_item(
@@ -97,6 +99,17 @@ def list_items(sim: AzureDevOpsSimulator, request: AdoRequest) -> Reply:
     )
 
 
+def _refuse_expand_with_fields(fields: Any, expand: Any) -> None:
+    """The service refuses ``fields`` together with any ``$expand`` but none (it does not ignore either)."""
+    if fields and expand and str(expand).lower() != "none":
+        raise AdoError(
+            400,
+            "The expand parameter can not be used with the fields parameter.",
+            "ConflictingParametersException",
+            f"{WEB_API}.ConflictingParametersException, {WEB_API}",
+        )
+
+
 def batch(sim: AzureDevOpsSimulator, request: AdoRequest) -> Reply:
     body = request.json() or {}
     return items_reply(
@@ -119,6 +132,7 @@ def items_reply(
     as_of: str | None,
     error_policy: str,
 ) -> Reply:
+    _refuse_expand_with_fields(fields, expand)
     if not ids:
         raise AdoError(
             400,
