@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 
@@ -10,6 +11,8 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from tests.support import CORPORA
+from twinbridge.models.tracker import ItemFields, NativeText
+from twinbridge.trackers.azure_devops import AzureDevOpsClient
 from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
 
 PROJECT = "Fabrikam"
@@ -164,3 +167,28 @@ def test_fields_together_with_expand_is_refused(sim, http, where):
                            json={"ids": [item["id"]], "fields": ["System.Title"], "$expand": "relations"})
     assert answer.status_code == 400
     assert answer.json()["message"] == "The expand parameter can not be used with the fields parameter."
+
+
+# ----------------------------------------------------------------------------------------------- the demo's links
+
+
+def test_the_link_the_product_prints_opens_a_read_only_page_with_everything_escaped(sim, http):
+    client = AzureDevOpsClient(sim.url, http, auth=AUTH, project=PROJECT)
+    item = client.create_item(PROJECT, ItemFields(type="Bug", summary="<script>alert(1)</script> & more",
+                                                  labels=["x<y"]))
+    client.add_comment(item.key, NativeText(format="html", content="<img src=x onerror=alert(2)>"))
+    client.upload_attachment(item.key, "<b>notes</b>.txt", io.BytesIO(b"hello"))
+    assert item.url == sim.html_url(int(item.id))  # what the demo and `sync status` print
+
+    page = requests.get(item.url, timeout=5)  # a browser: no credentials
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    text = page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in text and "<script>" not in text
+    assert "&lt;img src=x onerror=alert(2)&gt;" in text and "<img" not in text
+    assert "&lt;b&gt;notes&lt;/b&gt;.txt (5 bytes)" in text and "x&lt;y" in text and "Twinbridge Bot" in text
+    assert "Comments (1)" in text and "Attachments (1)" in text
+
+    edit = requests.get(f"{sim.url}/{PROJECT}/_workitems/edit/{item.id}", timeout=5)
+    assert edit.status_code == 200 and "&lt;script&gt;" in edit.text
+    assert requests.get(f"{sim.url}/web/wi.aspx?id=999", timeout=5).status_code == 404
+    assert requests.post(item.url, timeout=5).status_code != 200  # read-only: the page is never a write

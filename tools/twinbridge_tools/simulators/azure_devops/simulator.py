@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
-from twinbridge_tools.simulators.azure_devops import location, resources, wiql, work_items
+from twinbridge_tools.simulators.azure_devops import location, page, resources, wiql, work_items
 from twinbridge_tools.simulators.azure_devops.model import (
     PERMISSIONS,
     WEB_API,
@@ -198,6 +198,9 @@ class AzureDevOpsSimulator(LoopbackServer):
         return _response(reply)
 
     def _answer(self, request: AdoRequest) -> Reply:
+        shown = page.route(self, request)  # the read-only HTML page behind an item's link (no auth, simulator only)
+        if shown is not None:
+            return shown
         request.project, request.rest = self._locate(request.path)
         request.user = self._authenticate(request)
         route = self._route(request)
