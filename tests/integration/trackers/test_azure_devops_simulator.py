@@ -192,3 +192,12 @@ def test_the_link_the_product_prints_opens_a_read_only_page_with_everything_esca
     assert edit.status_code == 200 and "&lt;script&gt;" in edit.text
     assert requests.get(f"{sim.url}/web/wi.aspx?id=999", timeout=5).status_code == 404
     assert requests.post(item.url, timeout=5).status_code != 200  # read-only: the page is never a write
+
+
+def test_head_of_an_item_page_answers_the_headers_only(sim, http):
+    item = _create(sim, http, "Headed")
+    browser = requests.Session()  # one kept-alive connection: a body sent after HEAD would corrupt the next answer
+    head = browser.head(sim.html_url(item["id"]), timeout=5)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) > 0 and head.content == b""
+    again = browser.get(sim.html_url(item["id"]), timeout=5)
+    assert again.status_code == 200 and len(again.content) == int(head.headers["Content-Length"])

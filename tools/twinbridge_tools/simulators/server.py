@@ -269,5 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ValueError("a streamed simulator response needs a length")
         self.send_header("Content-Length", str(response.length))
         self.end_headers()
+        if self.command == "HEAD":  # the headers only, as for a bytes body
+            return
         for chunk in body:
             self.wfile.write(chunk)
