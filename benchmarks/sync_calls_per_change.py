@@ -41,8 +41,8 @@ def _template(method: str, path: str, query: dict) -> str:
 
 
 def _tracker_log(node: BenchNode) -> list[str]:
-    """The simulator's request log as templates (Jira keeps SimRequest objects, Azure DevOps tuples)."""
-    return [_template(r.method, r.path, r.query) if hasattr(r, "method") else _template(*r) for r in node.sim.requests]
+    """The simulator's request log (SimRequest objects, both simulators) as templates."""
+    return [_template(r.method, r.path, r.query) for r in node.sim.requests]
 
 
 def _stage(node: BenchNode, step: Callable[[], object]) -> tuple[Counter, Counter, int]:

@@ -192,11 +192,12 @@ def test_issue_types_and_default_type(client):
 
 
 def _wiql_calls(sim) -> list[dict[str, str]]:
-    return [query for method, path, query in sim.requests if method == "POST" and path.endswith("/wit/wiql")]
+    return [{key: values[-1] for key, values in r.query.items()} for r in sim.requests
+            if r.method == "POST" and r.path.endswith("/wit/wiql")]
 
 
 def _batch_calls(sim) -> int:
-    return sum(1 for method, path, _ in sim.requests if path.endswith("/wit/workitemsbatch"))
+    return sum(1 for r in sim.requests if r.path.endswith("/wit/workitemsbatch"))
 
 
 def test_search_batches_field_reads_by_200(client, sim):
@@ -222,6 +223,21 @@ def test_search_pages_wiql_across_equal_timestamps(sim, session, sleeps):
     assert len(_wiql_calls(sim)) == 5 and _batch_calls(sim) == 4 * 3 + 2
 
 
+def test_search_pages_items_created_in_one_millisecond_each_exactly_once(session, sleeps):
+    # Items written through the API at one instant with sub-millisecond digits: the service returns ChangedDate to
+    # the millisecond, and the product's tie-break `> when OR (= when AND Id > last)` must still see each item once.
+    instant = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    with AzureDevOpsSimulator(organization="fabrikam", project=PROJECT, clock=lambda: instant) as sim:
+        sim.add_user("Twinbridge Bot", "bot@fabrikam.example", "pat-full")
+        client = make_client(sim, session, sleeps, wiql_page=3)
+        created = [client.create_item(PROJECT, ItemFields(type="Task", summary=f"tie {n}")).id for n in range(7)]
+        refs = list(client.search_changed_since(PROJECT, instant - timedelta(seconds=1)))
+        assert [ref.id for ref in refs] == created  # each exactly once, in Id order within the shared timestamp
+        assert {ref.updated for ref in refs} == {instant.replace(microsecond=123000)}
+        assert len(_wiql_calls(sim)) == 3  # 3 + 3 + 1: both page borders fall inside the tie
+        assert sim.errors == []
+
+
 def test_search_reports_changed_dates_as_of_the_query(client, sim):
     since = datetime(2024, 3, 1, tzinfo=UTC)
     [item_id] = sim.seed_items(1, changed=since)
@@ -241,8 +257,8 @@ def test_comments_add_list_paged_update_delete(client, sim):
     listed = client.list_comments(item.key)
     assert [c.id for c in listed] == [c.id for c in added]
     assert listed[0].body == html("<p>note 0</p>") and listed[0].author.display_name == "Twinbridge Bot"
-    pages = [q for method, path, q in sim.requests if method == "GET" and path.endswith("/comments")]
-    assert len(pages) == 3 and pages[0]["api-version"] == "7.1-preview.4" and "continuationToken" in pages[1]
+    pages = [r for r in sim.requests if r.method == "GET" and r.path.endswith("/comments")]
+    assert len(pages) == 3 and pages[0].param("api-version") == "7.1-preview.4" and pages[1].param("continuationToken")
 
     edited = client.update_comment(item.key, added[1].id, html("<p>edited</p>"))
     assert edited.body.content == "<p>edited</p>" and edited.updated >= edited.created
@@ -320,14 +336,14 @@ def test_attachment_url_on_another_host_gets_no_credentials(client):
 
 def test_throttled_call_waits_the_retry_after_hint_then_succeeds(client, sim, sleeps):
     [item_id] = sim.seed_items(1, changed=datetime(2024, 1, 1, tzinfo=UTC))
-    sim.throttle(count=2, retry_after=7, method="GET")
+    sim.faults.throttle(2, retry_after=7, method="GET")
     assert client.get_item(str(item_id)).id == str(item_id)
     assert sleeps == [7.0, 7.0]
 
 
 def test_throttling_past_the_budget_is_a_typed_error(client, sim, sleeps):
     [item_id] = sim.seed_items(1, changed=datetime(2024, 1, 1, tzinfo=UTC))
-    sim.throttle(count=10, retry_after=2)
+    sim.faults.throttle(10, retry_after=2)
     with pytest.raises(TrackerThrottledError) as caught:
         client.get_item(str(item_id))
     error = caught.value
@@ -336,16 +352,16 @@ def test_throttling_past_the_budget_is_a_typed_error(client, sim, sleeps):
 
 
 def test_a_create_is_not_retried_after_a_500(client, sim, sleeps):
-    sim.fail(500, count=1, method="POST", path="/wit/workitems/$")
+    sim.faults.fail(1, status=500, method="POST", path="/wit/workitems/$")
     with pytest.raises(TrackerUnavailableError) as caught:
         client.create_item(PROJECT, ItemFields(type="Task", summary="Once only"))
     assert (caught.value.operation, caught.value.status) == ("create_item", 500)
-    assert sum(1 for method, path, _ in sim.requests if method == "POST" and "/workitems/$" in path) == 1
+    assert sum(1 for r in sim.requests if r.method == "POST" and "/workitems/$" in r.path) == 1
     assert sim.items == {} and sleeps == []
 
 
 def test_a_read_rides_out_a_5xx_burst(client, sim, sleeps):
-    sim.fail(503, count=2, method="GET")
+    sim.faults.fail(2, status=503, method="GET")
     assert "User Story" in client.issue_types(PROJECT)
     assert len(sleeps) == 2 and all(0 < s <= FAST.max_delay for s in sleeps)
 
@@ -353,12 +369,12 @@ def test_a_read_rides_out_a_5xx_burst(client, sim, sleeps):
 def test_a_slow_answer_times_out_into_a_typed_error(sim, session, sleeps):
     policy = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.01, read_timeout=0.3)
     client = make_client(sim, session, sleeps, policy=policy)
-    sim.hold(count=2, method="GET")
+    release = sim.faults.hold(2, method="GET")
     try:
         with pytest.raises(TrackerUnavailableError) as caught:
             client.issue_types(PROJECT)
     finally:
-        sim.release()
+        release.set()
     assert caught.value.status is None and caught.value.detail == "timed out" and len(sleeps) == 1
 
 
@@ -451,7 +467,7 @@ def test_service_hooks_are_delivered_in_the_recorded_shapes(client, sim, session
 
 def test_dropped_service_hooks_never_arrive_and_custom_headers_are_sent(client, sim, receiver):
     sim.hooks.subscribe(receiver.url, headers={"X-Twinbridge-Token": "hook-secret"})
-    sim.hooks.drop_next(1)
+    sim.faults.drop_webhooks(1)
     first = client.create_item(PROJECT, ItemFields(summary="lost"))
     second = client.create_item(PROJECT, ItemFields(summary="kept"))
     sim.hooks.flush()
