@@ -118,6 +118,15 @@ class Twin(BaseModel):
     def field(self, name: str) -> FieldState:
         return self.fields.get(name) or FieldState()
 
+    def absorb(self, name: str, state: FieldState) -> None:
+        """Record ``state`` for field ``name``; when this twin already knows a newer edit (a send or an apply saved
+        meanwhile), its own state stands and only its clock takes in ``state``'s."""
+        current = self.field(name)
+        if current.clock.order(state.clock) in ("same", "older"):
+            self.fields[name] = state
+        else:
+            self.fields[name] = current.model_copy(update={"clock": current.clock.merged(state.clock)})
+
     @property
     def indexed_local_id(self) -> str | None:
         return self._indexed_local_id

@@ -192,12 +192,7 @@ class AppliedWrites:
         _merge(twin.attachment_map, self.attachments)
         if self.applied is not None:
             for name, state in self.applied_fields.items():
-                # An outgoing send saved meanwhile may have counted a newer local edit: keep the newest clock.
-                current = twin.field(name)
-                if current.clock.order(state.clock) in ("same", "older"):
-                    twin.fields[name] = state
-                else:
-                    twin.fields[name] = current.model_copy(update={"clock": current.clock.merged(state.clock)})
+                twin.absorb(name, state)  # a send saved meanwhile may have counted a newer local edit
             twin.in_seq = max(twin.in_seq, self.applied.seq)
             twin.remote = self.applied.replica.item
             twin.last_received_at, twin.last_error = self.applied_at, None

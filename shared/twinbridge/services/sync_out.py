@@ -150,12 +150,7 @@ class SentReplica:
 
     def record_on(self, twin: Twin) -> None:
         for name, sent in self.fields.items():
-            # A fresher twin may know a newer value (an apply saved meanwhile): its clock absorbs what was sent.
-            current = twin.field(name)
-            if current.clock.order(sent.clock) in ("same", "older"):
-                twin.fields[name] = sent
-            else:
-                twin.fields[name] = current.model_copy(update={"clock": current.clock.merged(sent.clock)})
+            twin.absorb(name, sent)
         twin.out_seq = max(twin.out_seq, self.message.seq)
         twin.last_sent_digest, twin.last_sent_at = self.digest, self.at
         if twin.last_error is not None and twin.last_error.direction == "outgoing":

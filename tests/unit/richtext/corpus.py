@@ -9,45 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.support import CORPORA
+from twinbridge_tools.simulators.jira.adf import validator  # the simulator's check of what Jira Cloud is given
 
 ADF_CORPUS = CORPORA / "adf"
 SCHEMA_PATH = ADF_CORPUS / "schema" / "adf-schema-v1-full.json"
 SKIPPED_FOLDERS = ("atlaskit-v1-reference-invalid",)
-
-
-@functools.cache
-def validator() -> Any:
-    """Draft4Validator for the official schema, whose anyOf skips branches whose `type` enum cannot match.
-
-    Skipping a branch that requires another node type is exact (that branch would fail); it only avoids
-    jsonschema descending every alternative, which takes ~10 s on the largest corpus document.
-    """
-    from jsonschema import Draft4Validator, ValidationError, validators
-
-    schema = json.loads(SCHEMA_PATH.read_text())
-    definitions = schema["definitions"]
-
-    def node_types(subschema: dict[str, Any]) -> frozenset[str] | None:
-        while "$ref" in subschema:
-            subschema = definitions[subschema["$ref"].rsplit("/", 1)[1]]
-        if "allOf" in subschema:
-            return node_types(subschema["allOf"][0])
-        enum = subschema.get("properties", {}).get("type", {}).get("enum")
-        return frozenset(enum) if enum else None
-
-    def any_of(validator: Any, alternatives: list[Any], instance: Any, subschema: Any) -> Any:
-        kind = instance.get("type") if isinstance(instance, dict) else None
-        candidates = [alt for alt in alternatives if kind is None or (t := node_types(alt)) is None or kind in t]
-        all_errors = []
-        for index, alternative in enumerate(candidates):
-            errors = list(validator.descend(instance, alternative, schema_path=index))
-            if not errors:
-                return
-            all_errors.extend(errors)
-        yield ValidationError(f"{instance!r:.120} is not valid under any of the given schemas", context=all_errors)
-
-    fast = validators.extend(Draft4Validator, {"anyOf": any_of})
-    return fast(schema)
 
 
 def schema_errors(adf: dict[str, Any]) -> list[str]:

@@ -25,7 +25,7 @@ def schema_path() -> Path:
 
 
 @functools.cache
-def _validator() -> Any:
+def validator() -> Any:
     """Draft 4 (as the schema declares), with an ``anyOf`` that only descends into the alternatives whose node
     ``type`` can match: exact (any other branch fails on ``type``), and fast on large documents."""
     from jsonschema import Draft4Validator, ValidationError, validators
@@ -62,7 +62,7 @@ def adf_problem(document: Any) -> str | None:
     """The first schema violation of ``document`` as "path: message", or None when it is valid ADF."""
     from jsonschema.exceptions import best_match
 
-    error = best_match(_validator().iter_errors(document))
+    error = best_match(validator().iter_errors(document))
     if error is None:
         return None
     while error.context:  # the deepest reason inside an anyOf says what is actually wrong
