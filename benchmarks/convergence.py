@@ -20,20 +20,22 @@ def main() -> int:
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis.stateful import run_state_machine_as_test
 
-    from twinbridge_tools.convergence.machine import TOTALS, ConvergenceMachine
+    from twinbridge_tools.convergence.machine import MACHINES, TOTALS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--operations", type=int, default=5000)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--examples", type=int, default=40, help="walks per seed")
     parser.add_argument("--steps", type=int, default=60, help="steps per walk at most")
+    parser.add_argument("--trackers", choices=sorted(MACHINES), default="jira-cloud/jira-dc")
     args = parser.parse_args()
+    machine = MACHINES[args.trackers]
     started, seed, failed = time.perf_counter(), args.first_seed, False
     TOTALS.clear()
     while TOTALS["operations"] < args.operations:
-        ConvergenceMachine._hypothesis_internal_use_seed = seed
+        machine._hypothesis_internal_use_seed = seed
         try:
-            run_state_machine_as_test(ConvergenceMachine, settings=settings(
+            run_state_machine_as_test(machine, settings=settings(
                 max_examples=args.examples, stateful_step_count=args.steps, deadline=None, database=None,
                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
         except AssertionError as failure:
@@ -44,7 +46,8 @@ def main() -> int:
         seed += 1
     elapsed = time.perf_counter() - started
     crashes = {name.removeprefix("crash: "): n for name, n in TOTALS.items() if name.startswith("crash: ")}
-    print(f"\nseeds {args.first_seed}..{seed}: {TOTALS['runs']} walks, {TOTALS['operations']} operations, "
+    print(f"\n{args.trackers}, seeds {args.first_seed}..{seed}: {TOTALS['runs']} walks, "
+          f"{TOTALS['operations']} operations, "
           f"{TOTALS['settles checked']} settles checked, {TOTALS['violations']} violations, {elapsed:.0f} s")
     for name in sorted(n for n in TOTALS if n.startswith(("op: ", "delivery: "))):
         print(f"  {name}: {TOTALS[name]}")

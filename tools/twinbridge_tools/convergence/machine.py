@@ -32,10 +32,12 @@ sides = st.sampled_from(SIDES)
 
 
 class ConvergenceMachine(RuleBasedStateMachine):
+    TRACKERS = "jira-cloud/jira-dc"  # side a (public) / side b (private): see pair.PAIRS
+
     def __init__(self) -> None:
         super().__init__()
         self._stack = ExitStack()
-        self.pair: Pair = self._stack.enter_context(converging_pair())
+        self.pair: Pair = self._stack.enter_context(converging_pair(self.TRACKERS))
         self.world = World()
         self.files = 0
         TOTALS["runs"] += 1
@@ -55,7 +57,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
     @rule(side=sides, summary=st.sampled_from(SUMMARIES), labels=st.sets(st.sampled_from(LABELS), max_size=2))
     def create(self, side: str, summary: str, labels: set[str]) -> None:
         item = self.pair.create(side, summary, sorted(labels))
-        self.world.created(side, item.key, item.id, summary, sorted(labels))
+        self.world.created(self.pair, side, item.key, item.id, summary, sorted(labels))
         self._op("create")
 
     @precondition(lambda self: self.world.items)
@@ -191,3 +193,10 @@ class ConvergenceMachine(RuleBasedStateMachine):
             TOTALS[f"crash: {name}"] += count
         for mode, count in self.pair.stats.deliveries.items():
             TOTALS[f"delivery: {mode}"] += count
+
+
+class AzureDevOpsConvergenceMachine(ConvergenceMachine):
+    TRACKERS = "jira-cloud/azure-devops"
+
+
+MACHINES = {machine.TRACKERS: machine for machine in (ConvergenceMachine, AzureDevOpsConvergenceMachine)}

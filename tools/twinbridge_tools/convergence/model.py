@@ -17,7 +17,7 @@ from typing import Any
 from twinbridge.models.replica import FIELDS
 from twinbridge.richtext import plain_text, to_canonical
 from twinbridge.sync.basic_rules import shared_labels
-from twinbridge_tools.convergence.pair import CONNECTION_ID, NODES, PROJECT, Pair
+from twinbridge_tools.convergence.pair import CONNECTION_ID, Pair, is_bot
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,12 @@ class Edit:
 @dataclass
 class ItemModel:
     origin: str  # the side the item was created on
+    twin_id: str
     keys: dict[str, str]  # side -> item key (the copy's once it is known)
     item_id: str
     edits: dict[str, list[Edit]]
     comments: dict[str, dict[str, str]] = field(default_factory=lambda: {"a": {}, "b": {}})  # side -> id -> text
     files: dict[str, dict[str, tuple[str, int]]] = field(default_factory=lambda: {"a": {}, "b": {}})
-
-    @property
-    def twin_id(self) -> str:
-        return f"{NODES[self.origin][2]}:{self.item_id}"
 
     def expected(self, name: str) -> list[Any]:
         """The values the conflict rule allows for field ``name`` once the pair has settled."""
@@ -61,9 +58,10 @@ class World:
     def fresh(self, what: str) -> str:
         return f"{what}-{next(self._texts)}"
 
-    def created(self, side: str, key: str, item_id: str, summary: str, labels: list[str]) -> ItemModel:
+    def created(self, pair: Pair, side: str, key: str, item_id: str, summary: str, labels: list[str]) -> ItemModel:
         initial = {"summary": summary, "labels": sorted(labels), "type": "Task", "description": ""}
-        model = ItemModel(origin=side, keys={side: key}, item_id=item_id,
+        model = ItemModel(origin=side, twin_id=f"{pair.nodes[side].spec.short}:{item_id}", keys={side: key},
+                          item_id=item_id,
                           edits={name: [Edit(side, initial[name], self.epoch)] for name in FIELDS})
         self.items.append(model)
         return model
@@ -81,9 +79,7 @@ class World:
     def violations(self, pair: Pair) -> list[str]:
         found: list[str] = []
         for side in ("a", "b"):
-            bot = NODES[side][3]
-            made = sorted(issue.key for issue in pair.nodes[side].sim.issues.values()
-                          if issue.project.key == PROJECT and issue.reporter.account_id == bot)
+            made = pair.made_by_twinbridge(side)
             expected = sorted(i.keys.get(side, "?") for i in self.items if i.origin != side)
             if made != expected:
                 found.append(f"side {side}: twinbridge made {made}, one copy per item of the other side is {expected}")
@@ -134,11 +130,9 @@ def _plain(text: Any) -> str:
 
 def _comment_texts(pair: Pair, side: str, key: str, *, mine: bool) -> list[str]:
     """The comments on ``side``'s item: the people's own (``mine``) or the copies twinbridge made (without byline)."""
-    bot = NODES[side][3]
     texts = []
     for comment in pair.nodes[side].person.list_comments(key):
-        by_bot = comment.author is not None and bot in (comment.author.account_id, comment.author.display_name,
-                                                        comment.author.email)
+        by_bot = is_bot(pair.nodes[side], comment.author)
         text = _plain(comment.body)
         if by_bot != mine:
             texts.append(text.split("wrote:", 1)[1].strip() if "wrote:" in text else text)

@@ -33,19 +33,32 @@ from twinbridge.trackers.factory import build_client
 
 CONNECTION_ID = "c-converge"
 PROJECT = "CNV"
-TYPES = ("Task", "Bug", "Story")
+TYPES = ("Task", "Bug")  # on every tracker here (a type the other side lacks is mapped, not mirrored)
 SIDES = ("a", "b")
-# side -> (tracker, public, short name, bot id, bot secret, person id, person secret)
-NODES = {
-    "a": ("jira-cloud", True, "alpha", "bot-a", "bot-a-token-0123456789", "ana", "ana-token-0123456789"),
-    "b": ("jira-dc", False, "bravo", "bot-b", "bot-b-token-0123456789", "ben", "ben-token-0123456789"),
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    tracker: str
+    short: str
+    bot: str  # the technical user's id as the node's settings name it
+    person: str
+
+
+# side a is public, side b private; the pair of trackers is chosen per run
+SPECS = {
+    "jira-cloud": NodeSpec("jira-cloud", "alpha", "bot-a", "ana"),
+    "jira-dc": NodeSpec("jira-dc", "bravo", "bot-b", "ben"),
+    "azure-devops": NodeSpec("azure-devops", "bravo", "bot-b@example.com", "ben@example.com"),
 }
+PAIRS = {"jira-cloud/jira-dc": ("jira-cloud", "jira-dc"), "jira-cloud/azure-devops": ("jira-cloud", "azure-devops")}
 DELIVERY_MODES = ("normal", "duplicate", "later-first", "lost-ack")
 
 
 @dataclass
 class Node:
     side: str
+    spec: NodeSpec
     deps: Deps
     queue: InlineJobQueue
     sim: Any
@@ -94,10 +107,20 @@ class Pair:
         self.notify(side, key)
 
     def text(self, side: str, words: str) -> NativeText:
-        if self.nodes[side].person.text_format == "adf":
-            return NativeText(format="adf", content={"type": "doc", "version": 1, "content": [
-                {"type": "paragraph", "content": [{"type": "text", "text": words}]}]})
-        return NativeText(format="wiki", content=words)
+        text_format = self.nodes[side].person.text_format
+        if text_format == "adf":  # an empty text node is not valid ADF: nothing to say is an empty document
+            content = [{"type": "paragraph", "content": [{"type": "text", "text": words}]}] if words else []
+            return NativeText(format="adf", content={"type": "doc", "version": 1, "content": content})
+        if not words:
+            return NativeText(format=text_format, content="")
+        return NativeText(format=text_format, content=words if text_format == "wiki" else f"<div>{words}</div>")
+
+    def made_by_twinbridge(self, side: str) -> list[str]:
+        """Keys of the items on ``side`` that twinbridge created (their reporter is the node's technical user)."""
+        node = self.nodes[side]
+        items = [node.person.get_item(ref.key)
+                 for ref in node.person.search_changed_since(PROJECT, datetime(2000, 1, 1, tzinfo=UTC))]
+        return sorted(item.key for item in items if is_bot(node, item.reporter))
 
     def attach(self, side: str, key: str, filename: str, data: bytes) -> str:
         attachment = self.nodes[side].person.upload_attachment(key, filename, io.BytesIO(data), len(data))
@@ -169,6 +192,13 @@ class Pair:
         self.stats.crashes[crash.name] = self.stats.crashes.get(crash.name, 0) + 1
 
 
+def is_bot(node: Node, user: Any) -> bool:
+    """Whether ``user`` (a UserRef) is ``node``'s technical user."""
+    bot = node.spec.bot.casefold()
+    return user is not None and any(str(value).casefold() == bot
+                                    for value in (user.account_id, user.email, user.display_name) if value)
+
+
 def _crash_tolerant(node: Node, pair_stats: Stats) -> None:
     """Jobs that reach an armed crash point die (nothing after the point runs) and come back later, as from SQS."""
     runner = node.queue.runner
@@ -218,9 +248,30 @@ def _credentials(tracker: str, user: str, secret: str) -> TrackerCredentials:
     return TrackerCredentials(pat=secret)
 
 
-def _node(side: str, sim: Any, stats: Stats) -> Node:
-    tracker, public, short, bot, bot_secret, person, person_secret = NODES[side]
-    other_short = NODES["b" if side == "a" else "a"][2]
+def _secret(user: str) -> str:
+    return f"{user.split('@')[0]}-token-0123456789"
+
+
+def _simulator(spec: NodeSpec) -> Any:
+    """The spec's tracker simulator with its technical user, a person and the project (not started)."""
+    from twinbridge_tools.simulators.azure_devops import AzureDevOpsSimulator
+    from twinbridge_tools.simulators.jira import JiraSimulator
+
+    if spec.tracker == "azure-devops":
+        ado = AzureDevOpsSimulator(organization="converge", project=PROJECT)
+        ado.add_user("Bot", spec.bot, _secret(spec.bot))
+        ado.add_user("Ben", spec.person, _secret(spec.person))
+        return ado
+    jira = JiraSimulator("cloud" if spec.tracker == "jira-cloud" else "dc")
+    jira.add_user(spec.bot, f"Bot {spec.short}", f"{spec.bot}@example.com", _secret(spec.bot))
+    jira.add_user(spec.person, spec.person.title(), f"{spec.person}@example.com", _secret(spec.person))
+    jira.add_project(PROJECT, issue_types=(*TYPES, "Story", "Sub-task"))
+    return jira
+
+
+def _node(side: str, spec: NodeSpec, other: NodeSpec, sim: Any, stats: Stats) -> Node:
+    tracker, short, bot, person = spec.tracker, spec.short, spec.bot, spec.person
+    public, other_short = side == "a", other.short
     import boto3
 
     region = "eu-west-1" if side == "a" else "eu-central-1"
@@ -235,27 +286,28 @@ def _node(side: str, sim: Any, stats: Stats) -> Node:
                         attachments_bucket=bucket, replica_burst=10**6, local_runtime=True)
     deps = Deps(settings=settings, table=table, peer_client=PeerClient(), queue=queue)
     queue.bind(deps)
-    deps.tracker = build_client(tracker, sim.url, _credentials(tracker, bot, bot_secret))
+    deps.tracker = build_client(tracker, sim.url, _credentials(tracker, bot, _secret(bot)))
     conn = Connection(
         id=CONNECTION_ID, name="convergence", status=ConnectionStatus.ACTIVE, local_short_name=short,
         remote_short_name=other_short, project=PROJECT,
         origin=Origin.INITIATOR if side == "a" else Origin.ACCEPTOR,
         **({} if public else {"remote_url": "http://127.0.0.1:9", "keys": KeyMaterial(outbound=b"k" * 32)}))
     deps.connections.create(conn)
-    node = Node(side, deps, queue, sim, build_client(tracker, sim.url, _credentials(tracker, person, person_secret)))
+    node = Node(side, spec, deps, queue, sim, build_client(tracker, sim.url, _credentials(tracker, person,
+                                                                                          _secret(person))))
     _crash_tolerant(node, stats)
     return node
 
 
 @contextmanager
-def converging_pair() -> Iterator[Pair]:
-    """Both nodes in this process (moto for AWS, loopback simulators for the trackers), connected and empty."""
+def converging_pair(trackers: str = "jira-cloud/jira-dc") -> Iterator[Pair]:
+    """Both nodes in this process (moto for AWS, loopback simulators for the trackers), connected and empty;
+    ``trackers`` is one of ``PAIRS`` (side a, public / side b, private)."""
     # moto in server mode, as the local runtime runs it: the partner downloads attachments from presigned URLs over
     # loopback HTTP, which an in-process mock could not serve.
     import requests
 
     from twinbridge_tools.local.aws import EmbeddedAws
-    from twinbridge_tools.simulators.jira import JiraSimulator
 
     aws = EmbeddedAws()
     aws.start()
@@ -268,14 +320,11 @@ def converging_pair() -> Iterator[Pair]:
                                           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "eu-west-1"}))
         stats = Stats()
         nodes = {}
+        specs = dict(zip(SIDES, (SPECS[name] for name in PAIRS[trackers]), strict=True))
         for side in SIDES:
-            tracker, _, _, bot, bot_secret, person, person_secret = NODES[side]
-            sim = JiraSimulator("cloud" if tracker == "jira-cloud" else "dc")
+            sim = _simulator(specs[side])
             stack.enter_context(sim)
-            sim.add_user(bot, f"Bot {side}", f"{bot}@example.com", bot_secret)
-            sim.add_user(person, person.title(), f"{person}@example.com", person_secret)
-            sim.add_project(PROJECT, issue_types=(*TYPES, "Sub-task"))
-            nodes[side] = _node(side, sim, stats)
+            nodes[side] = _node(side, specs[side], specs["b" if side == "a" else "a"], sim, stats)
         pair = Pair(nodes, stats)
         try:
             yield pair
