@@ -193,6 +193,11 @@ class AppliedWrites:
         if self.applied is not None:
             for name, state in self.applied_fields.items():
                 twin.absorb(name, state)  # a send saved meanwhile may have counted a newer local edit
+            replica = self.applied.replica
+            for claims, still in ((twin.comment_claims, {c.id for c in replica.comments}),
+                                  (twin.attachment_claims, {a.id for a in replica.attachments})):
+                for remote_id in [r for r in claims if r not in still]:  # gone from the partner before a retry
+                    del claims[remote_id]
             twin.in_seq = max(twin.in_seq, self.applied.seq)
             twin.remote = self.applied.replica.item
             twin.last_received_at, twin.last_error = self.applied_at, None
