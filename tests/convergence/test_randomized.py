@@ -15,7 +15,7 @@ from twinbridge_tools.convergence.machine import MACHINES, TOTALS
 
 SEED = int(os.environ.get("TWINBRIDGE_CONVERGENCE_SEED", "20261201"))
 EXAMPLES = int(os.environ.get("TWINBRIDGE_CONVERGENCE_EXAMPLES", "20"))
-STEPS = 40
+STEPS = int(os.environ.get("TWINBRIDGE_CONVERGENCE_STEPS", "40"))
 # Shrinking a failing walk takes minutes: on for a local investigation (TWINBRIDGE_CONVERGENCE_SHRINK=1), off in CI.
 PHASES = list(Phase) if os.environ.get("TWINBRIDGE_CONVERGENCE_SHRINK") else [Phase.explicit, Phase.generate]
 

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from twinbridge import crashpoints
 from twinbridge.models.tracker import ItemFields
-from twinbridge_tools.convergence.model import Edit, ItemModel, World
+from twinbridge_tools.convergence.model import Edit, ItemModel, World, current_value
 from twinbridge_tools.convergence.pair import DELIVERY_MODES, SIDES, TYPES, Pair, converging_pair
 
 MAX_ITEMS = 3
@@ -80,7 +80,11 @@ class ConvergenceMachine(RuleBasedStateMachine):
             value = self.world.fresh("desc")
         fields = ItemFields(description=self.pair.text(side, value)) if name == "description" else \
             ItemFields(**{name: value})
+        before = current_value(self.pair, side, item.keys[side], name)
         self.pair.edit(side, item.keys[side], fields)
+        if before == (sorted(value) if name == "labels" else value):
+            self._op("edit to the value already there")  # no change happened: the tracker records none either
+            return
         item.edits[name].append(Edit(side, value, self.world.epoch))
         self._op(f"edit {name}")
 

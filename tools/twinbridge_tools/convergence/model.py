@@ -110,6 +110,11 @@ class World:
         return problems
 
 
+def current_value(pair: Pair, side: str, key: str, name: str) -> Any:
+    """Field ``name`` of ``side``'s item as the model compares it."""
+    return _field(name, pair.nodes[side].person.get_item(key), "")
+
+
 def _field(name: str, item: Any, text_format: str) -> Any:
     if name == "labels":
         return shared_labels(item.labels)
