@@ -112,3 +112,24 @@ def test_every_crash_point_is_reached_and_recovered_from(pair):
         _settle(pair, world)
         assert pair.stats.crashes.get(point) == 1, f"{point} was not reached"
         assert point not in crashpoints.armed()
+
+
+def test_a_change_sent_between_a_crashed_comment_post_and_its_retry_does_not_echo_the_comment(pair):
+    """Found by the randomized walk: the copy of the partner's comment was posted, the apply crashed before linking
+    it, and a change of the item on this side went out meanwhile with that copy as if it were ours: the partner got
+    its own comment back, under our byline. What the technical user writes is never shared."""
+    world = World()
+    model = _created(pair, world, side="b")
+    _settle(pair, world)
+    comment = pair.nodes["a"].person.add_comment(model.keys["a"], pair.text("a", "Toner is low"))
+    model.comments["a"][comment.id] = "Toner is low"
+    pair.notify("a", model.keys["a"])
+    pair.run_changes("a")
+    pair.deliver("a")
+    with crashpoints.crash_at("sync_in.after_comment_post"):
+        pair.run_applies("b")
+    pair.notify("b", model.keys["b"])  # a reconcile scan, or a person's change, before the retry
+    pair.run_changes("b")
+    pair.deliver("b")
+    pair.run_applies("a")
+    _settle(pair, world)

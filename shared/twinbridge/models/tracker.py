@@ -40,6 +40,12 @@ class UserRef(StrictModel):
     display_name: str = ""
     email: str | None = None
 
+    def is_account(self, who: str) -> bool:
+        """True when ``who`` names this account by id or e-mail (case-insensitive; display names never count)."""
+        wanted = who.strip().casefold()
+        return bool(wanted) and any(value and value.strip().casefold() == wanted
+                                    for value in (self.account_id, self.email))
+
 
 class TrackerAttachment(StrictModel):
     id: str

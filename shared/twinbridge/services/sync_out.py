@@ -44,6 +44,7 @@ def handle_change(deps: Deps, change: ChangeEvent) -> int:
     except TrackerNotFoundError:
         unlink_everywhere(deps, change.item_id, "the item no longer exists")
         return 0
+    item = _without_technical_user_files(item, deps.settings.technical_user)
     connections = [conn for conn in deps.connections.list()
                    if conn.collects_changes and conn.project and conn.project.casefold() == item.project.casefold()]
     twins = {conn.id: deps.twins.find_by_local(conn.id, item.id) for conn in connections}
@@ -66,6 +67,16 @@ def handle_change(deps: Deps, change: ChangeEvent) -> int:
     if failures:  # the other connections got theirs; the queue retries this change (sends are idempotent)
         raise failures[0]
     return sent
+
+
+def _without_technical_user_files(item: TrackerItem, technical_user: str) -> TrackerItem:
+    """``item`` without the files the technical user attached: copies of the partner's (linked once recorded; one
+    in flight, or crashed before its link was recorded, must not travel back as ours). Its comments are left out
+    the same way when the replica is built. What the technical user writes is never shared (README, "Loops")."""
+    if not technical_user:
+        return item
+    kept = [a for a in item.attachments if a.author is None or not a.author.is_account(technical_user)]
+    return item if len(kept) == len(item.attachments) else item.model_copy(update={"attachments": kept})
 
 
 def _record_outgoing_error(deps: Deps, conn: Connection, item: TrackerItem, reason: str) -> None:
@@ -109,7 +120,9 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
             local=ItemIdentity(id=item.id, key=item.key, url=item.url))
         _stage_new_attachments(deps, client, conn, item, twin)
         comments = item.comments if item.comments is not None else client.list_comments(item.key)
-        comments = [c for c in comments if c.id not in hidden_comments]
+        technical_user = deps.settings.technical_user
+        comments = [c for c in comments if c.id not in hidden_comments
+                    and not (technical_user and c.author is not None and c.author.is_account(technical_user))]
         staged = {local_id: (s.object_key, s.sha256) for local_id, s in twin.staged.items()}
         replica = basic_rules.outgoing(item, comments, twin, staged)
         fields = basic_rules.outgoing_clocks(replica, twin)
