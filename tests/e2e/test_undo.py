@@ -38,6 +38,9 @@ def test_an_undo_reaches_the_other_side(linked, undone_on, field, with_comment):
     item = create(jira, a, labels=["undo"]) if field == "summary" else create(jira, f"Undo {undone_on}", labels=a)
     copy = wait_until(lambda: ado.find_copy(connection_id, f"undojira:{item.id}", since), WAIT, 0.3, "the copy")
     assert read(copy) == a
+    # In sync both ways: the copy's side has sent a replica of its own too (carrying A), as after any exchange.
+    ado.client.add_comment(copy.key, ado.text("Seen"))
+    wait_until(lambda: any("Seen" in t for t in jira.comment_texts(item.key)), WAIT, 0.3, "the copy's first replica")
     # The side that undoes sees the other side's change first, then puts the old value back.
     changer, undoer = (ado, jira) if undone_on == "origin" else (jira, ado)
     changer_key, undoer_key = (copy.key, item.key) if undone_on == "origin" else (item.key, copy.key)
