@@ -318,21 +318,25 @@ def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None
             changes["type"] = item_type
         if changes:
             result.update = ItemFields(**changes)
-    # A taken field is synced at the value written (as this side's outgoing rules will read it back), or at the
-    # local value when that already showed the partner's.
     writes = result.create or result.update or ItemFields()
-    written = {"type": writes.type, "summary": writes.summary, "labels": labels if writes.labels is not None else None,
-               "description": canonical_json(writes.description) if writes.description is not None else None}
-    result.fields = {}
-    for name, decision in decisions.items():
-        digest = decision.state.digest
-        if decision.take:
-            wrote = written[name] is not None or (name == "description" and writes.description is not None)
-            digest = field_digest(name, written[name]) if wrote or local is None else local_digest(local, name)
-        result.fields[name] = decision.state.model_copy(update={"digest": digest})
+    result.fields = {name: decision.state.model_copy(update={"digest": _synced_digest(name, writes, local)})
+                     if decision.take else decision.state for name, decision in decisions.items()}
     _plan_comments(replica, twin, target, result)
     _plan_attachments(replica, twin, local, result)
     return result
+
+
+def _synced_digest(name: str, writes: ItemFields, local: TrackerItem | None) -> str:
+    """A taken field's digest once the plan is written: the value written, as this side's outgoing rules will read
+    it back, or the local value when nothing was written (it already showed the partner's)."""
+    value = getattr(writes, name)
+    if value is None:
+        return local_digest(local, name) if local is not None else field_digest(name, None)
+    if name == "description":
+        value = canonical_json(value)
+    elif name == "labels":
+        value = shared_labels(value)
+    return field_digest(name, value)
 
 
 def _plan_comments(replica: Replica, twin: Twin, target: Target, result: Plan) -> None:
