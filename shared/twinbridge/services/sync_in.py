@@ -279,7 +279,8 @@ class _Apply:
         self.writes.comment_claims = {w.remote_id: utcnow() for w in writes if w.remote_id not in earlier}
         self.record()
         crashpoints.reached("sync_in.after_comment_claim")
-        posted = self.client.list_comments(local.key) if earlier else []
+        posted = (local.comments if local.comments is not None else self.client.list_comments(local.key)) \
+            if earlier else []  # the item read at the start of this apply already shows what a crashed one wrote
         for write in writes:
             found = _posted_before(posted, self.twin, write, earlier.get(write.remote_id))
             local_id = found.id if found is not None else self.client.add_comment(local.key, write.body).id
@@ -297,7 +298,7 @@ class _Apply:
         self.writes.attachment_claims = {a.id: utcnow() for a in attachments if a.id not in earlier}
         self.record()
         crashpoints.reached("sync_in.after_attachment_claim")
-        present = self.client.list_attachments(local.key) if earlier else []
+        present = local.attachments if earlier else []  # read at the start of this apply, after the crashed one
         for attachment in attachments:
             found = _uploaded_before(present, self.twin, attachment, earlier.get(attachment.id))
             if found is not None:
