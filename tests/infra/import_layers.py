@@ -15,7 +15,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"wiring"}),  # the composition root
     frozenset({"http"}),  # Lambda HTTP glue: inputs, webhook authentication, the error table
     frozenset({"services"}),  # use cases, taking typed ports (services/deps.py)
-    frozenset({"sync", "store", "trackers", "peers"}),  # pure rules; AWS, tracker and partner adapters
+    frozenset({"sync", "scripting", "store", "trackers", "peers"}),  # pure rules, the script engine; AWS, tracker and partner adapters
     frozenset({"richtext"}),  # rich-text formats through one canonical tree
     frozenset({"settings"}),
     frozenset({"models"}),
