@@ -124,6 +124,7 @@ def test_status_by_local_key_shows_both_sides_sequences_pending_and_error(deps, 
         "reason": "Jira answered 400: priority is required",
         "at": "2025-03-01T12:00:00Z",
         "attempts": 3,
+        "script": None,  # set only when the connection's script-mode rules failed
     }
 
 
@@ -178,6 +179,7 @@ def test_errors_lists_only_failed_twins_with_direction_reason_and_attempts(deps,
             "attempts": 3,
             "at": "2025-03-01T12:00:00Z",
             "pending_seq": 2,
+            "script": None,
         }
     ]
     status, body = _admin(

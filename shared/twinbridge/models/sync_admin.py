@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twinbridge.models.replica import ItemIdentity
-from twinbridge.models.twin import TwinError
+from twinbridge.models.twin import ScriptFailure, TwinError
 
 
 class SyncRetryRequest(BaseModel):
@@ -77,6 +77,7 @@ class SyncErrorItem(BaseModel):
     attempts: int
     at: datetime
     pending_seq: int | None
+    script: ScriptFailure | None = None
 
 
 class SyncErrorsResponse(BaseModel):

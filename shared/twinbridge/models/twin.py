@@ -55,12 +55,24 @@ class CreateClaim(BaseModel):
     claimed_at: datetime
 
 
+class ScriptFailure(BaseModel):
+    """Where a script-mode rule failed: the rules' version, the line and column in it, and the code frame."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["error", "limit", "defer"] = "error"
+    rules_version: int = 0
+    line: int = 0
+    column: int = 0
+    frame: str = Field(default="", max_length=8000)
+
+
 class TwinError(BaseModel):
     model_config = ConfigDict(extra="forbid")
     direction: Literal["incoming", "outgoing"]
     reason: str
     at: datetime
     attempts: int = 1
+    script: ScriptFailure | None = Field(default=None, description="set when the connection's rules failed")
 
 
 class Twin(BaseModel):

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from twinbridge.models.connection import Connection
     from twinbridge.models.jobs import Job
     from twinbridge.peers.partner import PartnerNode, PeerClient
+    from twinbridge.scripting.engine import InProcessRunner as ScriptRunner
     from twinbridge.store.blobs import AttachmentBucket
     from twinbridge.store.connections import ConnectionRepository
     from twinbridge.store.events import EventLog
@@ -147,6 +148,13 @@ class Deps:
         from twinbridge.store.deliveries import webhook_delivery_records
 
         return webhook_delivery_records(self.table.name)
+
+    @functools.cached_property
+    def scripts(self) -> ScriptRunner:
+        """Where script-mode rules run."""
+        from twinbridge.scripting.engine import InProcessRunner
+
+        return InProcessRunner()
 
     def partner(self, conn: Connection) -> PartnerNode:
         """The partner node of ``conn``, called with the connection's URL and outbound key.

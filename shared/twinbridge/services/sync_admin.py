@@ -90,6 +90,7 @@ def errors(deps: Deps, connection_id: str | None = None) -> SyncErrorsResponse:
             attempts=t.last_error.attempts,
             at=t.last_error.at,
             pending_seq=_pending_seq(deps, t),
+            script=t.last_error.script,
         )
         for t in twins
         if t.last_error is not None

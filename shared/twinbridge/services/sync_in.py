@@ -18,6 +18,7 @@ from twinbridge.errors import (
     ConcurrentModificationError,
     RefusedMessageError,
     TrackerNotFoundError,
+    TrackerRejectedError,
 )
 from twinbridge.models.connection import Connection, utcnow
 from twinbridge.models.jobs import ApplyJob, UnlinkJob
@@ -36,12 +37,14 @@ from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, Fie
 from twinbridge.observability import logger
 from twinbridge.peers.transfer import TransferPolicy, fetch_verified
 from twinbridge.richtext.policy import safe_filename
-from twinbridge.services import messaging
+from twinbridge.scripting.engine import Deferred, ScriptError
+from twinbridge.services import messaging, sync_scripts
 from twinbridge.services.deps import Deps
-from twinbridge.sync import basic_rules
+from twinbridge.sync import basic_rules, script_rules
 from twinbridge.trackers.base import TrackerClient
 
 TYPES_CACHE_SECONDS = 300
+DEFER_ATTEMPTS = 5  # a deferred twin is tried again with the queue's backoff this often, then it is a script error
 
 
 # --------------------------------------------------------------------------------------------------- receiving
@@ -156,6 +159,8 @@ def apply_pending(deps: Deps, connection_id: str, twin_id: str) -> bool:
         _Apply(deps, client, conn, twin, pending).run()
     except ConcurrentModificationError:
         raise
+    except ScriptError as exc:
+        return _script_failed(deps, twin, exc)
     except Exception as exc:
         reason = getattr(exc, "message", None) or f"{type(exc).__name__}"
         raise _record_error(deps, twin, reason) from exc
@@ -229,9 +234,19 @@ class _Apply:
         twin, client, pending = self.twin, self.client, self.pending
         target = _target(client, self.conn)
         local = self._local_item()
+        scripted = self._scripted(local)
+        if scripted is not None and scripted.ignored:
+            logger.info("replica ignored by the incoming rules", extra={"twin": twin.twin_id})
+            return self._finish({})
         # The conflict rule applies from the first replica on: the copy's first message back is an echo of ours,
         # and must not overwrite a newer edit made here meanwhile.
-        plan = basic_rules.plan(pending.replica, twin, target, local, clocks=self._clocks())
+        if scripted is None:
+            plan = basic_rules.plan(pending.replica, twin, target, local, clocks=self._clocks())
+        else:
+            plan = basic_rules.plan(sync_scripts.scripted_replica(pending.replica, scripted), twin, target, local,
+                                    clocks=self._clocks(), only=scripted.taken, comments=scripted.comments,
+                                    attachments=scripted.attachments)
+            script_rules.add_extras(plan, scripted, local)
         for loss in plan.losses:
             logger.info("rich text degraded", extra={"twin": twin.twin_id, "loss": loss[:300]})
         if plan.create is not None:
@@ -241,6 +256,8 @@ class _Apply:
         if plan.update is not None:
             client.update_item(local.key, plan.update)
             crashpoints.reached("sync_in.after_update")
+        if scripted is not None and scripted.status and (local.status or "").casefold() != scripted.status.casefold():
+            self._change_status(local, scripted.status)  # after the fields, so transition validators see them
         self._add_comments(local, plan.comments_add)
         for write in plan.comments_update:
             client.update_comment(local.key, write.local_id, write.body)
@@ -264,9 +281,32 @@ class _Apply:
                 crashpoints.reached("sync_in.after_attachment_delete")
             self.writes.attachments[remote_id] = None
         crashpoints.reached("sync_in.before_record")
-        self.writes.applied, self.writes.applied_fields, self.writes.applied_at = pending, plan.fields, utcnow()
+        self._finish(plan.fields)
+
+    def _finish(self, fields: dict[str, FieldState]) -> None:
+        self.writes.applied, self.writes.applied_fields, self.writes.applied_at = self.pending, fields, utcnow()
         self.record()  # in_seq moves to the applied seq: the inbox item is no longer pending
-        logger.info("replica applied", extra={"twin": twin.twin_id, "seq": pending.seq})
+        logger.info("replica applied", extra={"twin": self.twin.twin_id, "seq": self.pending.seq})
+
+    def _scripted(self, local: TrackerItem | None) -> script_rules.IncomingWrites | None:
+        """Script mode: what the connection's incoming rules write; None in basic mode."""
+        if self.conn.mode != "script":
+            return None
+        writes = sync_scripts.incoming(self.deps, self.client, self.conn, self.twin, self.pending.replica, local)
+        project = self.conn.project or ""
+        if writes.project is not None and writes.project.casefold() != project.casefold():
+            refused = ScriptError(f"project {writes.project!r} is not one this connection creates items in "
+                                  f"(allowed: {project})")
+            refused.rules_version = writes.rules_version
+            raise refused
+        return writes
+
+    def _change_status(self, local: TrackerItem, status: str) -> None:
+        try:
+            self.client.change_status(local.key, status)
+        except TrackerRejectedError as refused:  # no transition path, or a state the type does not have
+            raise ScriptError(f"status {status!r} cannot be set on {local.key}: {refused.detail}"[:500]) from None
+        crashpoints.reached("sync_in.after_update")
 
     def _add_comments(self, local: TrackerItem, writes: list[basic_rules.CommentWrite]) -> None:
         """Post the partner's new comments. Fenced like creates: the posts are claimed on the twin first, so a retry
@@ -428,6 +468,30 @@ def _copy_attachment(
     with fetch_verified(attachment.url, attachment.sha256, attachment.size, policy) as (stream, size):
         uploaded = client.upload_attachment(local.key, attachment.filename, stream, size)
     return AttachmentLink(local_id=uploaded.id, sha256=attachment.sha256)
+
+
+def _script_failed(deps: Deps, twin: Twin, error: ScriptError) -> bool:
+    """The rules failed on this twin: recorded with where and why, and acknowledged (the same rules fail the same
+    way on a retry; the replica stays pending for a retry after a fix). ``defer()`` is retried with the queue's
+    backoff ``DEFER_ATTEMPTS`` times first. Other twins keep flowing: the connection is never paused."""
+    reason = sync_scripts.script_reason(error)
+    failure = sync_scripts.script_failure(error)
+    recorded: list[TwinError] = []
+
+    def record(fresh: Twin) -> bool:
+        attempts = fresh.last_error.attempts + 1 if fresh.last_error else 1
+        fresh.last_error = TwinError(direction="incoming", reason=reason[:500], at=utcnow(), attempts=attempts,
+                                     script=failure)
+        recorded.append(fresh.last_error)
+        return True
+
+    deps.twins.update(twin.connection_id, twin.twin_id, record)
+    if isinstance(error, Deferred) and recorded and recorded[-1].attempts < DEFER_ATTEMPTS:
+        logger.info("apply deferred by the rules; retried", extra={"twin": twin.twin_id, "reason": reason[:300]})
+        raise ApplyFailedError(f"twin {twin.twin_id}: deferred: {error.message}")
+    deps.events.record(twin.connection_id, "script.error", f"incoming rules on {twin.twin_id}: {reason}"[:500])
+    logger.warning("the incoming rules failed on this twin", extra={"twin": twin.twin_id, "reason": reason[:300]})
+    return False
 
 
 def _record_error(deps: Deps, twin: Twin, reason: str) -> Exception:

@@ -20,9 +20,10 @@ from twinbridge.models.replica import (
     message_digest,
 )
 from twinbridge.models.tracker import TrackerItem
-from twinbridge.models.twin import FieldState, StagedAttachment, Twin, TwinError
+from twinbridge.models.twin import FieldState, ScriptFailure, StagedAttachment, Twin, TwinError
 from twinbridge.observability import logger
-from twinbridge.services import attachments, messaging
+from twinbridge.scripting.engine import ScriptError
+from twinbridge.services import attachments, messaging, sync_scripts
 from twinbridge.services.deps import Deps
 from twinbridge.sync import basic_rules
 from twinbridge.trackers.base import TrackerClient
@@ -61,6 +62,10 @@ def handle_change(deps: Deps, change: ChangeEvent) -> int:
         shared_item, hidden_comments = share
         try:
             sent += _sync_to(deps, client, conn, shared_item, twins[conn.id], hidden_comments)
+        except ScriptError as exc:  # the rules fail the same way on a retry: recorded, not retried (a fix re-queues)
+            reason = sync_scripts.script_reason(exc)
+            _record_outgoing_error(deps, conn, item, reason, script=sync_scripts.script_failure(exc))
+            deps.events.record(conn.id, "script.error", f"outgoing rules on {item.key}: {reason}"[:500])
         except TwinbridgeError as exc:
             _record_outgoing_error(deps, conn, item, exc.message)
             failures.append(exc)
@@ -79,7 +84,8 @@ def _without_technical_user_files(item: TrackerItem, technical_user: str) -> Tra
     return item if len(kept) == len(item.attachments) else item.model_copy(update={"attachments": kept})
 
 
-def _record_outgoing_error(deps: Deps, conn: Connection, item: TrackerItem, reason: str) -> None:
+def _record_outgoing_error(deps: Deps, conn: Connection, item: TrackerItem, reason: str,
+                           script: ScriptFailure | None = None) -> None:
     twin = deps.twins.find_by_local(conn.id, item.id)
     if twin is None:
         return
@@ -87,7 +93,8 @@ def _record_outgoing_error(deps: Deps, conn: Connection, item: TrackerItem, reas
     def record(fresh: Twin) -> bool:
         previous = fresh.last_error
         attempts = previous.attempts + 1 if previous and previous.direction == "outgoing" else 1
-        fresh.last_error = TwinError(direction="outgoing", reason=reason[:500], at=utcnow(), attempts=attempts)
+        fresh.last_error = TwinError(direction="outgoing", reason=reason[:500], at=utcnow(), attempts=attempts,
+                                     script=script)
         return True
 
     deps.twins.update(conn.id, twin.twin_id, record)
@@ -125,7 +132,14 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
                     and not (technical_user and c.author is not None and c.author.is_account(technical_user))]
         staged = {local_id: (s.object_key, s.sha256) for local_id, s in twin.staged.items()}
         replica = basic_rules.outgoing(item, comments, twin, staged)
+        # The field clocks follow the local item's own values (what basic mode shares), whatever the rules send.
         fields = basic_rules.outgoing_clocks(replica, twin)
+        if conn.mode == "script":
+            scripted = sync_scripts.outgoing(deps, client, conn, item, comments, twin, replica)
+            if scripted is None:
+                logger.info("not shared: the outgoing rules returned None", extra={"twin": twin.twin_id})
+                return 0
+            replica = scripted
         clocks = {name: state.clock for name, state in fields.items()}
         digest = message_digest(replica, clocks)
         if digest == twin.last_sent_digest:

@@ -284,19 +284,23 @@ def decide_field(name: str, twin: Twin, theirs: FieldClock, local: TrackerItem |
 
 
 def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None,
-         clocks: dict[str, FieldClock] | None = None) -> Plan:
+         clocks: dict[str, FieldClock] | None = None, *, only: frozenset[str] | None = None,
+         comments: bool = True, attachments: bool = True) -> Plan:
     """Compare the replica with the local copy (None: not created yet) and list the writes, nothing more.
-    Only fields the partner's clocks say are newer are written (``decide_field``); ``clocks`` None takes all."""
+    Only fields the partner's clocks say are newer are written (``decide_field``); ``clocks`` None takes all.
+    Script mode narrows it: only the fields in ``only`` (all when None), comments and attachments only when asked;
+    a create always writes the summary and the type, which the trackers require."""
     result = Plan()
+    chosen = FIELDS if only is None else tuple(name for name in FIELDS if name in only)
     decisions = {name: decide_field(name, twin, (clocks or {}).get(name, FieldClock()), local)
                  if clocks is not None else FieldDecision(True, FieldState(clock=twin.field(name).clock))
-                 for name in FIELDS}
+                 for name in chosen}
     take = {name for name, decision in decisions.items() if decision.take}
     # converted only when it may be written: no conversion work, and no losses reported, for an untouched field
-    wanted = local is None or "description" in take
+    wanted = "description" in take
     description = render(replica.description, target, result.losses, "description") if wanted else None
     summary = partner_summary(replica.summary)
-    labels = partner_labels(replica.labels, target)
+    labels = partner_labels(replica.labels, target) if local is not None or "labels" in take else []
     item_type = choose_type(clean_line(replica.type, TYPE_LIMIT), target)
     if local is None:
         result.create = ItemFields(
@@ -321,8 +325,10 @@ def plan(replica: Replica, twin: Twin, target: Target, local: TrackerItem | None
     writes = result.create or result.update or ItemFields()
     result.fields = {name: decision.state.model_copy(update={"digest": _synced_digest(name, writes, local)})
                      if decision.take else decision.state for name, decision in decisions.items()}
-    _plan_comments(replica, twin, target, result)
-    _plan_attachments(replica, twin, local, result)
+    if comments:
+        _plan_comments(replica, twin, target, result)
+    if attachments:
+        _plan_attachments(replica, twin, local, result)
     return result
 
 
