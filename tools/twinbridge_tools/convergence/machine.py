@@ -33,11 +33,12 @@ sides = st.sampled_from(SIDES)
 
 class ConvergenceMachine(RuleBasedStateMachine):
     TRACKERS = "jira-cloud/jira-dc"  # side a (public) / side b (private): see pair.PAIRS
+    MODE = "basic"  # the connection's mode; script mode runs the generated default rules
 
     def __init__(self) -> None:
         super().__init__()
         self._stack = ExitStack()
-        self.pair: Pair = self._stack.enter_context(converging_pair(self.TRACKERS))
+        self.pair: Pair = self._stack.enter_context(converging_pair(self.TRACKERS, mode=self.MODE))
         self.world = World()
         self.files = 0
         TOTALS["runs"] += 1
@@ -203,4 +204,12 @@ class AzureDevOpsConvergenceMachine(ConvergenceMachine):
     TRACKERS = "jira-cloud/azure-devops"
 
 
-MACHINES = {machine.TRACKERS: machine for machine in (ConvergenceMachine, AzureDevOpsConvergenceMachine)}
+class ScriptModeConvergenceMachine(ConvergenceMachine):
+    """Script mode with the generated rules must behave exactly as basic mode: the same walk, the same invariants."""
+
+    TRACKERS = "jira-cloud/azure-devops"
+    MODE = "script"
+
+
+MACHINES = {machine.TRACKERS + ("" if machine.MODE == "basic" else f" ({machine.MODE} mode)"): machine
+            for machine in (ConvergenceMachine, AzureDevOpsConvergenceMachine, ScriptModeConvergenceMachine)}

@@ -19,7 +19,7 @@ from typing import Any
 
 from twinbridge import crashpoints
 from twinbridge.models.change import ChangeEvent, ChangeKind
-from twinbridge.models.connection import Connection, ConnectionStatus, KeyMaterial, Origin
+from twinbridge.models.connection import Connection, ConnectionStatus, KeyMaterial, Mode, Origin
 from twinbridge.models.jobs import Job, TrackerChangeJob
 from twinbridge.models.tracker import ItemFields, NativeText, TrackerItem
 from twinbridge.peers.partner import PeerClient
@@ -269,7 +269,7 @@ def _simulator(spec: NodeSpec) -> Any:
     return jira
 
 
-def _node(side: str, spec: NodeSpec, other: NodeSpec, sim: Any, stats: Stats) -> Node:
+def _node(side: str, spec: NodeSpec, other: NodeSpec, sim: Any, stats: Stats, mode: Mode) -> Node:
     tracker, short, bot, person = spec.tracker, spec.short, spec.bot, spec.person
     public, other_short = side == "a", other.short
     import boto3
@@ -288,7 +288,7 @@ def _node(side: str, spec: NodeSpec, other: NodeSpec, sim: Any, stats: Stats) ->
     queue.bind(deps)
     deps.tracker = build_client(tracker, sim.url, _credentials(tracker, bot, _secret(bot)))
     conn = Connection(
-        id=CONNECTION_ID, name="convergence", status=ConnectionStatus.ACTIVE, local_short_name=short,
+        id=CONNECTION_ID, name="convergence", status=ConnectionStatus.ACTIVE, local_short_name=short, mode=mode,
         remote_short_name=other_short, project=PROJECT,
         origin=Origin.INITIATOR if side == "a" else Origin.ACCEPTOR,
         **({} if public else {"remote_url": "http://127.0.0.1:9", "keys": KeyMaterial(outbound=b"k" * 32)}))
@@ -300,9 +300,9 @@ def _node(side: str, spec: NodeSpec, other: NodeSpec, sim: Any, stats: Stats) ->
 
 
 @contextmanager
-def converging_pair(trackers: str = "jira-cloud/jira-dc") -> Iterator[Pair]:
+def converging_pair(trackers: str = "jira-cloud/jira-dc", mode: Mode = "basic") -> Iterator[Pair]:
     """Both nodes in this process (moto for AWS, loopback simulators for the trackers), connected and empty;
-    ``trackers`` is one of ``PAIRS`` (side a, public / side b, private)."""
+    ``trackers`` is one of ``PAIRS`` (side a, public / side b, private), ``mode`` the connection's."""
     # moto in server mode, as the local runtime runs it: the partner downloads attachments from presigned URLs over
     # loopback HTTP, which an in-process mock could not serve.
     import requests
@@ -324,7 +324,7 @@ def converging_pair(trackers: str = "jira-cloud/jira-dc") -> Iterator[Pair]:
         for side in SIDES:
             sim = _simulator(specs[side])
             stack.enter_context(sim)
-            nodes[side] = _node(side, specs[side], specs["b" if side == "a" else "a"], sim, stats)
+            nodes[side] = _node(side, specs[side], specs["b" if side == "a" else "a"], sim, stats, mode)
         pair = Pair(nodes, stats)
         try:
             yield pair
