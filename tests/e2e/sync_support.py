@@ -127,17 +127,19 @@ def _plain(text: NativeText) -> str:
     return plain_text(to_canonical(text.content, text.format).document)
 
 
-def connect(nodes: dict[str, SyncNode], initiator: str, acceptor: str, project: str) -> tuple[Side, Side, str]:
+def connect(nodes: dict[str, SyncNode], initiator: str, acceptor: str, project: str,
+            mode: str = "basic") -> tuple[Side, Side, str]:
     left, right = nodes[initiator], nodes[acceptor]
     body: dict[str, Any] = {
         "name": f"{initiator} <-> {acceptor}", "local_short_name": initiator, "remote_short_name": acceptor,
-        "project": project, "partner_url": right.url if right.public else None,
+        "project": project, "partner_url": right.url if right.public else None, "mode": mode,
     }
     created = left.call("POST", "/admin/v1/connections/invitations", body)
     connection_id = created["connection"]["id"]
     right.call("POST", "/admin/v1/connections/accept", {"code": created["invitation_code"], "project": project})
     for node in (left, right):
         wait_until(lambda node=node: node.connection(connection_id)["status"] == "active", what=f"{node.name} active")
+        assert node.connection(connection_id)["mode"] == mode
     return (Side(left, left.client(), project, initiator), Side(right, right.client(), project, acceptor), connection_id)
 
 

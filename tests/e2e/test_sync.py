@@ -25,18 +25,21 @@ pytestmark = pytest.mark.e2e
 WAIT = 30.0
 
 
-@pytest.fixture(scope="module")
-def sync_nodes(tmp_path_factory):
-    nodes = start_sync_nodes(tmp_path_factory.mktemp("sync-nodes"))
+@pytest.fixture(scope="module", params=["basic", "script"])
+def sync_nodes(request, tmp_path_factory):
+    """The six nodes, once with basic-mode connections and once with script-mode connections running the generated
+    default rules, which must sync exactly what basic mode syncs (issue 12: basic is script with locked rules)."""
+    nodes = start_sync_nodes(tmp_path_factory.mktemp(f"sync-nodes-{request.param}"))
     try:
-        yield nodes
+        yield request.param, nodes
     finally:
         stop_nodes(nodes)
 
 
 @pytest.mark.parametrize("pair", list(PAIRS), ids=list(PAIRS))
 def test_basic_sync_both_directions(sync_nodes, pair):
-    left, right, connection_id = connect(sync_nodes, *PAIRS[pair])
+    mode, nodes = sync_nodes
+    left, right, connection_id = connect(nodes, *PAIRS[pair], mode=mode)
     since = recently()
 
     # -- created on the left: every basic field arrives
