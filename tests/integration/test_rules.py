@@ -13,6 +13,7 @@ from tests.support import http_event
 GOOD = "def outgoing(item, replica, ctx):\n    return replica\n"
 BETTER = "def outgoing(item, replica, ctx):\n    replica[\"labels\"] = []\n    return replica\n"
 BROKEN = "def outgoing(item, replica, ctx):\n    x = 1\n    return undefined_name\n"
+INCOMING_GOOD = "def incoming(replica, local, ctx):\n    return {\"summary\": replica[\"summary\"]}\n"
 ADMIN_ARN = "arn:aws:iam::123456789012:user/ana"
 
 
@@ -313,3 +314,26 @@ def test_route_refusals_are_4xx_with_a_message_and_change_nothing(deps, lambda_c
     status, answer = _admin(lambda_context, method, path.replace("{conn}", conn.id), body, **query)
     assert (status, answer["error"] != "") == (expected, True) and words in answer["message"], answer
     assert table_snapshot() == before
+
+
+def test_items_follow_the_documented_layout(deps, table_snapshot):
+    from twinbridge.services import rules
+
+    conn = _connection(deps)
+    _save(deps, conn.id, GOOD)
+    rules.publish(deps, conn.id, "outgoing", 1, "ana")
+    _save(deps, conn.id, INCOMING_GOOD, direction="incoming")
+    keys = sorted(item["SK"] for item in table_snapshot() if item["PK"] == f"CONN#{conn.id}" and
+                  item["SK"].startswith("RULES#"))
+    assert [k for k in keys if "#LOG#" not in k] == ["RULES#in#v000001", "RULES#out#ACTIVE", "RULES#out#v000001"]
+    assert sum("#LOG#" in k for k in keys) == 3
+
+
+def test_route_another_connections_version_is_not_found(deps, lambda_context):
+    acme, other = _connection(deps), _connection(deps, name="Other", remote="gamma")
+    assert _admin(lambda_context, "POST", _rules(acme.id), {"source": GOOD})[0] == 201
+    status, answer = _admin(lambda_context, "GET", _rules(other.id), version="1")
+    assert status == 404 and other.id in answer["message"]
+    status, answer = _admin(lambda_context, "POST", _rules(other.id, tail="/publish"), {"version": 1})
+    assert status == 404
+    assert _admin(lambda_context, "GET", _rules(acme.id), version="1")[1]["rules"]["source"] == GOOD
