@@ -38,15 +38,16 @@ def peer_api() -> dict[str, Any]:
 def admin_api() -> dict[str, Any]:
     from functions.admin_api import app as handler
     from twinbridge.http import openapi
-    from twinbridge.models import admin, sync_admin
+    from twinbridge.models import admin, rules, sync_admin
 
     return openapi.openapi_document(
         handler.app,
         title="twinbridge admin API",
         description="A node's administration (HttpApi route ANY /admin/{proxy+}, AWS_IAM authorization): "
-        "connections, invitations, manual keys, key rotation, connection tests, sync state. The admin CLI "
+        "connections, invitations, manual keys, key rotation, connection tests, sync state, script-mode rules. "
+        "The admin CLI "
         "(`twinbridge`) is its client.",
-        models=[*_models(admin), *_models(sync_admin)],
+        models=[*_models(admin), *_models(sync_admin), *_models(rules)],
         security_schemes=openapi.ADMIN_SECURITY_SCHEMES,
         security=openapi.ADMIN_SECURITY,
     )

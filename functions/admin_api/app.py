@@ -1,4 +1,5 @@
-"""Admin API (AWS_IAM auth on the HTTP API): connections, invitations, keys, test connection, node info, sync state.
+"""Admin API (AWS_IAM auth on the HTTP API): connections, invitations, keys, test connection, node info, sync state,
+script-mode rules.
 
 Each decorator describes its models for the OpenAPI document (docs/openapi/admin-api.json, written by
 benchmarks/openapi_documents.py).
@@ -17,6 +18,13 @@ from twinbridge.http.errors import install_error_handlers
 from twinbridge.http.inputs import parse_body
 from twinbridge.http.openapi import documented
 from twinbridge.models import admin
+from twinbridge.models.rules import (
+    PublishRulesRequest,
+    RollbackRulesRequest,
+    RulesHistoryResponse,
+    RulesResponse,
+    SaveRulesRequest,
+)
 from twinbridge.models.sync_admin import (
     SyncErrorsResponse,
     SyncRetryRequest,
@@ -25,7 +33,7 @@ from twinbridge.models.sync_admin import (
     TwinStatusResponse,
 )
 from twinbridge.observability import logger, metrics
-from twinbridge.services import connections, invitations, rotation, sync_admin
+from twinbridge.services import connections, invitations, rotation, rules, sync_admin
 from twinbridge.wiring import wiring
 
 app = APIGatewayHttpResolver()
@@ -204,6 +212,90 @@ def sync_retry() -> tuple[dict, int]:
     result = sync_admin.retry(wiring(), parse_body(app.current_event, SyncRetryRequest))
     metrics.add_metric(name="SyncRetryQueued", unit="Count", value=len(result.queued))
     return result.model_dump(mode="json"), 202
+
+
+RULES = "/admin/v1/connections/<connection_id>/rules/<direction>"
+MAX_AUTHOR_CHARS = 256
+
+
+def _caller() -> str:
+    """Who is asking: the IAM principal API Gateway's AWS_IAM authorizer verified (the local runtime passes one too)."""
+    context = app.current_event.raw_event.get("requestContext") or {}
+    for holder in (context.get("authorizer"), context.get("authentication")):
+        iam = holder.get("iam") if isinstance(holder, dict) else None
+        arn = iam.get("userArn") if isinstance(iam, dict) else None
+        if isinstance(arn, str) and arn:
+            return arn[:MAX_AUTHOR_CHARS]
+    return "unknown"
+
+
+def _int_query(name: str, default: int | None, low: int, high: int) -> int | None:
+    value = _query(name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+        raise InvalidRequestError(f"query parameter '{name}' must be a whole number from {low} to {high}")
+    return int(value)
+
+
+@app.get(
+    RULES,
+    **documented(summary="Script-mode rules of one direction: the active ones (the generated defaults while none "
+                 "is published), the newest draft, or one version", response=RulesResponse,
+                 query=[("version", "'active' (default), 'draft', or a version number (0: the generated defaults)")]),
+)
+def show_rules(connection_id: str, direction: str) -> dict:
+    view = rules.show(wiring(), _connection_id(connection_id), rules.parse_direction(direction),
+                      rules.parse_which(_query("version")))
+    return {"rules": view.model_dump(mode="json")}
+
+
+@app.post(
+    RULES,
+    **documented(summary="Save a new draft version of the rules (checked: errors block publishing)", status=201,
+                 request=SaveRulesRequest, response=RulesResponse, errors=(409,)),
+)
+def save_rules(connection_id: str, direction: str) -> tuple[dict, int]:
+    connection_id, side = _connection_id(connection_id), rules.parse_direction(direction)
+    body = parse_body(app.current_event, SaveRulesRequest)
+    view = rules.save(wiring(), connection_id, side, body, _caller())
+    return {"rules": view.model_dump(mode="json")}, 201
+
+
+@app.post(
+    RULES + "/publish",
+    **documented(summary="Make a version (default: the newest draft) the active rules", request=PublishRulesRequest,
+                 response=RulesResponse, errors=(409,)),
+)
+def publish_rules(connection_id: str, direction: str) -> dict:
+    connection_id, side = _connection_id(connection_id), rules.parse_direction(direction)
+    body = parse_body(app.current_event, PublishRulesRequest)
+    return {"rules": rules.publish(wiring(), connection_id, side, body.version, _caller()).model_dump(mode="json")}
+
+
+@app.post(
+    RULES + "/rollback",
+    **documented(summary="Make a previously published version (0: the generated defaults) active again",
+                 request=RollbackRulesRequest, response=RulesResponse, errors=(409,)),
+)
+def rollback_rules(connection_id: str, direction: str) -> dict:
+    connection_id, side = _connection_id(connection_id), rules.parse_direction(direction)
+    body = parse_body(app.current_event, RollbackRulesRequest)
+    return {"rules": rules.rollback(wiring(), connection_id, side, body.version, _caller()).model_dump(mode="json")}
+
+
+@app.get(
+    RULES + "/history",
+    **documented(summary="Versions of the rules (newest first) and who saved, published or rolled back what, when",
+                 response=RulesHistoryResponse,
+                 query=[("limit", "versions and events per page, 1-100 (default 20)"),
+                        ("before", "only versions older than this one (the previous page's next_before)")]),
+)
+def rules_history(connection_id: str, direction: str) -> dict:
+    connection_id, side = _connection_id(connection_id), rules.parse_direction(direction)
+    limit = _int_query("limit", 20, 1, rules.MAX_HISTORY) or 20
+    before = _int_query("before", None, 1, 1_000_000)
+    return rules.history(wiring(), connection_id, side, limit, before).model_dump(mode="json")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

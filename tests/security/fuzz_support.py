@@ -199,8 +199,12 @@ def event(method: str, path: str, body: bytes, headers: dict[str, str], *, query
     return built
 
 
-def path_for(template: str, value: str) -> str:
-    return template.replace("{connection_id}", quote(value, safe=""))
+def path_for(template: str, value: str, direction: str = "outgoing") -> str:
+    return template.replace("{connection_id}", quote(value, safe="")).replace("{direction}", quote(direction, safe=""))
+
+
+directions = st.one_of(st.sampled_from(["outgoing", "incoming"]), st.sampled_from(["", "in", "OUTGOING", "x" * 300]),
+                       st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#"), max_size=20))
 
 
 path_values = st.one_of(

@@ -17,6 +17,7 @@ from tests.security.fuzz_support import (
     Operation,
     bodies,
     check,
+    directions,
     event,
     invoke,
     operations,
@@ -37,7 +38,8 @@ def test_the_document_lists_every_admin_route():
 def queries(operation: Operation) -> st.SearchStrategy[str]:
     if not operation.query:
         return st.sampled_from(["", "x=1"])
-    value = st.one_of(st.text(max_size=30), st.just("c-" + "0" * 32), st.just("ACME-1"), st.just("z" * 3000))
+    value = st.one_of(st.text(max_size=30), st.just("c-" + "0" * 32), st.just("ACME-1"), st.just("z" * 3000),
+                      st.sampled_from(["draft", "active", "0", "1", "20", "-1", "1e3", "\uff11"]))
     return st.dictionaries(st.sampled_from(operation.query), value, max_size=len(operation.query)).map(urlencode)
 
 
@@ -54,10 +56,12 @@ def test_admin_requests_never_fail_the_node_and_refusals_change_nothing(
         query=queries(operation),
         encoding=st.sampled_from(ENCODINGS),
         content_type=st.sampled_from(["application/json", "text/plain", ""]),
+        direction=directions,
     )
-    def attempt(body: bytes, target: str, query: str, encoding: str, content_type: str) -> None:
+    def attempt(body: bytes, target: str, query: str, encoding: str, content_type: str, direction: str) -> None:
         before = table_snapshot()
-        built = event(operation.method, path_for(operation.path, target), body, {"content-type": content_type},
+        built = event(operation.method, path_for(operation.path, target, direction), body,
+                      {"content-type": content_type},
                       query=query, encoding=encoding)
         reply = invoke(lambda_handler, built, lambda_context)
         check(reply, operation, f"{operation.id} {query[:40]} {encoding} {body[:60]!r}")

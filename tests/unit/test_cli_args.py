@@ -197,3 +197,28 @@ def test_wait_started_returns_the_info_the_node_wrote(tmp_path):
     dev._write_info(info, SimpleNamespace(url="http://127.0.0.1:8710", tracker=None))
     assert stat.S_IMODE(info.stat().st_mode) == 0o600 and [p.name for p in info.parent.iterdir()] == ["public.json"]
     assert dev.wait_started("public", _Exited(), info, tmp_path / "public.log") == json.loads(info.read_text())
+
+
+# --- rules ---------------------------------------------------------------------------------------------------
+
+
+def test_rules_commands_take_a_connection_a_direction_and_a_version():
+    assert parse("rules", "show", "c-1", "--direction", "incoming", "--version", "draft", "--json") == {
+        **GLOBALS, "json": True, "command": "rules", "rules_command": "show", "connection": "c-1",
+        "direction": "incoming", "version": "draft"}
+    assert parse("rules", "rollback", "c-1", "--direction", "outgoing", "--version", "0")["version"] == "0"
+    assert parse("rules", "publish", "c-1", "--direction", "outgoing")["version"] is None
+    assert parse("rules", "save", "c-1", "--direction", "outgoing", "--file", "-")["file"] == "-"
+
+
+@pytest.mark.parametrize("argv", [
+    ["rules", "show", "c-1"],  # no direction
+    ["rules", "show", "c-1", "--direction", "sideways"],
+    ["rules", "publish", "c-1", "--direction", "outgoing", "--version", "draft"],
+    ["rules", "rollback", "c-1", "--direction", "outgoing"],  # rollback needs a version
+    ["rules", "save", "c-1", "--direction", "outgoing"],  # save needs --file
+])
+def test_rules_commands_refuse_incomplete_or_wrong_arguments(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        parse(*argv)
+    assert exited.value.code == 2 and capsys.readouterr().err

@@ -34,6 +34,13 @@ CONNECTION: dict[str, Any] = {
     "remote_url": evil("url"), "delivery": evil("delivery"), "technical_user": evil("tu"), "remote_private": True,
     "recent_events": [{"at": evil("at"), "kind": evil("kind"), "detail": evil("detail")}],
 }
+DIAGNOSTIC: dict[str, Any] = {"severity": "error", "line": 3, "column": 12, "code": evil("c"), "message": evil("m")}
+RULES: dict[str, Any] = {
+    "connection_id": evil("c"), "direction": "outgoing", "version": 2, "status": "draft", "active": False,
+    "active_version": 1, "connection_mode": "basic", "source": evil("src"), "sha256": evil("sha"),
+    "author": evil("author"), "created_at": evil("at"), "note": evil("note"), "based_on": 1, "engine": evil("e"),
+    "diagnostics": [DIAGNOSTIC, {**DIAGNOSTIC, "severity": "warning"}],
+}
 CASES: dict[str, tuple[Any, ...]] = {
     "table": ([{"a": evil("cell")}], [("a", "A")]),
     "connection_rows": ([CONNECTION],),
@@ -50,6 +57,15 @@ CASES: dict[str, tuple[Any, ...]] = {
     "sync_errors": ([{"connection_id": evil("c"), "twin_id": evil("t"), "local": {"key": evil("l")},
                       "remote": {"key": evil("r")}, "direction": "incoming", "attempts": 1, "at": evil("at"),
                       "reason": evil("reason")}],),
+    "diagnostics": ([DIAGNOSTIC],),
+    "rules_view": (RULES,),
+    "rules_history": ({"connection_id": evil("c"), "direction": "incoming", "active_version": 0, "next_before": 3,
+                       "versions": [{"version": 4, "status": "draft", "sha256": evil("s"), "author": evil("a"),
+                                     "created_at": evil("at"), "note": evil("n"), "based_on": None, "errors": 0,
+                                     "warnings": 1}],
+                       "events": [{"connection_id": evil("c"), "direction": "incoming", "action": "published",
+                                   "version": 4, "previous": 0, "author": evil("a"), "at": evil("at"),
+                                   "note": evil("n")}]},),
     "retry_report": ({"queued": [{"twin_id": evil("t"), "connection_id": evil("c"), "action": "apply", "seq": 2,
                                   "status": "failed", "detail": evil("d")},
                                  {"twin_id": evil("t"), "connection_id": evil("c"), "action": "change",
@@ -85,3 +101,13 @@ def test_printable_escapes_controls_bidi_and_c1_and_keeps_ordinary_text():
     assert render.printable("a\x1b[31mb\x07\r\n\t\x00") == "a\\x1b[31mb\\x07\\r\\n\\t\\x00"
     assert render.printable("\u202egnp.exe\u200b\x9b\u2028") == "\\u202egnp.exe\\u200b\\x9b\\u2028"
     assert render.printable(None) == "None" and render.printable(3) == "3"
+
+
+def test_rules_show_numbers_every_source_line_and_lists_diagnostics_errors_first():
+    view = {**RULES, "source": "def outgoing(item, replica, ctx):\n    return replica\n",
+            "diagnostics": [{**DIAGNOSTIC, "severity": "warning", "line": 1, "column": 5, "message": "unused"},
+                            {**DIAGNOSTIC, "message": "Variable `x` not found"}]}
+    text = render.rules_view(view)
+    assert "  3:12: error: Variable `x` not found\n  1:5: warning: unused" in text
+    assert text.endswith("1 | def outgoing(item, replica, ctx):\n2 |     return replica")
+    assert "errors block publishing" in text and "script mode" in text

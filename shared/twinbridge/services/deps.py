@@ -7,6 +7,7 @@ what it touches (``benchmarks/import_time.py``); the imports under TYPE_CHECKING
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 
     from twinbridge.models.connection import Connection
     from twinbridge.models.jobs import Job
+    from twinbridge.models.rules import RuleDirection
     from twinbridge.peers.partner import PartnerNode, PeerClient
+    from twinbridge.scripting.engine import Diagnostic, Direction
     from twinbridge.scripting.engine import InProcessRunner as ScriptRunner
     from twinbridge.store.blobs import AttachmentBucket
     from twinbridge.store.connections import ConnectionRepository
@@ -26,10 +29,22 @@ if TYPE_CHECKING:
     from twinbridge.store.nonces import NonceRepository
     from twinbridge.store.outbox import OutboxRepository
     from twinbridge.store.quotas import QuotaRepository
+    from twinbridge.store.rules import RulesRepository
     from twinbridge.store.twins import TwinRepository
     from twinbridge.store.watermarks import WatermarkRepository
     from twinbridge.trackers.base import TrackerClient
     from twinbridge.trackers.credentials import TrackerCredentials, WebhookCredentials
+
+# Save-time checker of a script: scripting.engine.check by default; production swaps in the guarded worker's.
+RuleChecker = Callable[[str, "Direction"], list["Diagnostic"]]
+
+
+class RulesSource(Protocol):
+    """Which rules the sync engine runs for a connection and direction: (version, source); (0, the generated
+    defaults) while no version was published."""
+
+    def active_source(self, connection_id: str, direction: RuleDirection) -> tuple[int, str]: ...
+
 
 class JobQueue(Protocol):
     """Where use cases put work for the sync worker: SQS (FIFO) in Lambda and the local runtime, in-process in tests."""
@@ -45,6 +60,7 @@ class Deps:
     table: Table
     peer_client: PeerClient
     queue: JobQueue
+    rule_checker: RuleChecker | None = None  # None: the node's script runner checks (``scripts.check``)
 
     @functools.cached_property
     def connections(self) -> ConnectionRepository:
@@ -76,6 +92,19 @@ class Deps:
         from twinbridge.store.twins import TwinRepository
 
         return TwinRepository(self.table)
+
+    @functools.cached_property
+    def rules(self) -> RulesRepository:
+        from twinbridge.store.rules import RulesRepository
+
+        return RulesRepository(self.table)
+
+    @functools.cached_property
+    def rules_source(self) -> RulesSource:
+        """The published script-mode rules per connection and direction, the generated defaults when none."""
+        from twinbridge.services.rules import StoredRulesSource
+
+        return StoredRulesSource(self.rules)
 
     @functools.cached_property
     def quotas(self) -> QuotaRepository:

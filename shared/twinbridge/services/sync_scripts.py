@@ -12,7 +12,6 @@ from twinbridge.models.replica import Replica
 from twinbridge.models.tracker import TrackerComment, TrackerItem
 from twinbridge.models.twin import ScriptFailure, Twin
 from twinbridge.observability import logger
-from twinbridge.scripting import defaults
 from twinbridge.scripting.engine import Direction, HelperError, Outcome, ScriptError
 from twinbridge.services.deps import Deps
 from twinbridge.sync import script_rules
@@ -54,7 +53,7 @@ class HostHelpers:
 
 def active_rules(deps: Deps, conn: Connection, direction: Direction) -> tuple[int, str]:
     """The connection's published rules for ``direction``: (version, source); version 0 is the generated default."""
-    return 0, defaults.SOURCES[direction]
+    return deps.rules_source.active_source(conn.id, direction)
 
 
 def _run(deps: Deps, client: TrackerClient | None, conn: Connection, rules: tuple[int, str], direction: Direction,

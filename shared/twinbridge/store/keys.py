@@ -68,3 +68,27 @@ def inbox_sk(twin_id: str) -> str:
 
 
 INBOX_PREFIX = "INBOX#"
+
+
+# Script-mode rules: versions, the active pointer and the history of one direction share the prefix RULES#<in|out>#.
+_RULES_SIDE = {"outgoing": "out", "incoming": "in"}
+
+
+def rules_prefix(direction: str) -> str:
+    return f"RULES#{_RULES_SIDE[direction]}#"
+
+
+def rules_version_sk(direction: str, version: int) -> str:
+    return f"{rules_prefix(direction)}v{version:06d}"
+
+
+def rules_active_sk(direction: str) -> str:
+    return f"{rules_prefix(direction)}ACTIVE"
+
+
+def rules_log_prefix(direction: str) -> str:
+    return f"{rules_prefix(direction)}LOG#"
+
+
+def rules_log_sk(direction: str, at_iso: str, entry_id: str) -> str:
+    return f"{rules_log_prefix(direction)}{at_iso}#{entry_id}"

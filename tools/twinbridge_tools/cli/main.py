@@ -158,7 +158,44 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("twin_ids", nargs="*", metavar="TWIN_ID")
     retry.add_argument("--all", action="store_true", help="every twin with an error")
     retry.add_argument("--connection", help="only this connection")
+
+    rules = command(commands, "rules", help="script-mode rules of a connection: show, edit, save, publish, history")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    for name, text in [
+        ("show", "the active rules (the generated defaults while none is published), a draft or a version"),
+        ("edit", "open the newest draft (or the active rules) in $EDITOR and save the result as a new draft"),
+        ("save", "save a file as a new draft version (checked: errors block publishing)"),
+        ("publish", "make a version (default: the newest draft) the active rules"),
+        ("rollback", "make a previously published version (0: the generated defaults) active again"),
+        ("history", "versions and who saved, published or rolled back what, when"),
+    ]:
+        sub_rules = command(rules_sub, name, help=text)
+        sub_rules.add_argument("connection", metavar="CONNECTION", help="the connection's id")
+        sub_rules.add_argument("--direction", required=True, choices=["outgoing", "incoming"])
+        if name == "show":
+            sub_rules.add_argument("--version", default="active", type=_rules_version(allow_words=True),
+                                   help="'active' (default), 'draft' or a version number (0: the generated defaults)")
+        elif name in ("publish", "rollback"):
+            sub_rules.add_argument("--version", required=name == "rollback", type=_rules_version(allow_words=False),
+                                   help="the version number" + (" (default: the newest draft)"
+                                                                if name == "publish" else ""))
+        elif name == "history":
+            sub_rules.add_argument("--limit", type=int, default=20, help="versions per page (1-100)")
+            sub_rules.add_argument("--before", type=int, help="only versions older than this one")
+        if name in ("edit", "save"):
+            sub_rules.add_argument("--note", default="", help="what changed, for the history")
+        if name == "save":
+            sub_rules.add_argument("--file", required=True, help="the Starlark script ('-' reads stdin)")
     return parser
+
+
+def _rules_version(*, allow_words: bool):
+    def parse(text: str) -> str:
+        if (allow_words and text in ("active", "draft")) or (text.isascii() and text.isdigit()):
+            return text
+        raise argparse.ArgumentTypeError(
+            f"not a version: {text!r} (a number" + (", 'active' or 'draft')" if allow_words else ")"))
+    return parse
 
 
 def _common_connection_args(parser: argparse.ArgumentParser) -> None:
@@ -331,6 +368,93 @@ def _sync_command(args, client: AdminClient) -> int:
     raise CliError(f"unknown command {cmd}")
 
 
+def _rules_command(args, client: AdminClient) -> int:
+    cmd = args.rules_command
+    base = f"{CONNECTIONS}/{quote(args.connection, safe='')}/rules/{args.direction}"
+    if cmd == "show":
+        result = client.request("GET", base + _query(version=args.version))
+        _emit(args, result, render.rules_view(result["rules"]))
+        return 0
+    if cmd in ("save", "edit"):
+        if cmd == "save":
+            source, based_on = _read_file(args.file), None
+        else:
+            current = _editable(client, base)
+            source = _edit(current["source"])
+            if source == current["source"]:
+                print(f"No changes: nothing saved ({_what(current)} stays as it is).")
+                return 0
+            based_on = current["version"]
+        result = client.request("POST", base, {"source": source, "note": args.note, "based_on": based_on})
+        view = result["rules"]
+        errors = [d for d in view["diagnostics"] if d["severity"] == "error"]
+        follow = (f"It has {len(errors)} error(s): fix them and save again (errors block publishing)." if errors else
+                  f"Publish it with: twinbridge rules publish {args.connection} --direction {args.direction} "
+                  f"--version {view['version']}")
+        _emit(args, result, f"Saved {args.direction} rules version {view['version']} (draft). {follow}\n\n"
+              + render.rules_view(view, with_source=False))
+        return 1 if errors else 0
+    if cmd in ("publish", "rollback"):
+        version = int(args.version) if args.version is not None else None
+        result = client.request("POST", f"{base}/{cmd}", {"version": version})
+        view = result["rules"]
+        done = "published" if cmd == "publish" else "rolled back to"
+        _emit(args, result, f"{args.direction.capitalize()} rules of {args.connection}: {done} {_what(view)}; "
+              "it is active now.")
+        return 0
+    if cmd == "history":
+        result = client.request("GET", f"{base}/history"
+                                + _query(limit=str(args.limit), before=None if args.before is None else str(args.before)))
+        _emit(args, result, render.rules_history(result))
+        return 0
+    raise CliError(f"unknown command {cmd}")
+
+
+def _what(view: dict[str, Any]) -> str:
+    return "the generated defaults (version 0)" if view["status"] == "generated" else f"version {view['version']}"
+
+
+def _read_file(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {path}: {exc}") from exc
+
+
+def _editable(client: AdminClient, base: str) -> dict[str, Any]:
+    """What ``rules edit`` starts from: the newest draft when there is one, else the active rules."""
+    try:
+        return client.request("GET", base + _query(version="draft"))["rules"]
+    except CliError as exc:
+        if "(HTTP 404" not in exc.message:
+            raise
+    return client.request("GET", base)["rules"]
+
+
+def _edit(source: str) -> str:
+    """Open ``source`` in $VISUAL or $EDITOR (default vi) and return what was saved."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory(prefix="twinbridge-rules-") as folder:
+        path = os.path.join(folder, "rules.star")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(source)
+        try:
+            finished = subprocess.run([*shlex.split(editor), path], check=False)
+        except OSError as exc:
+            raise CliError(f"cannot start the editor {editor!r}: {exc}; set EDITOR") from exc
+        if finished.returncode != 0:
+            raise CliError(f"the editor exited with status {finished.returncode}: nothing saved")
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+
+
 def _query(**params: str | None) -> str:
     present = {key: value for key, value in params.items() if value is not None}
     return "?" + urlencode(present, quote_via=quote) if present else ""
@@ -350,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "sync":
             return _sync_command(args, client)
+        if args.command == "rules":
+            return _rules_command(args, client)
         return _connection_command(args, client)
     except CliError as exc:
         print(f"twinbridge: {_safe_lines(exc.message)}", file=sys.stderr)

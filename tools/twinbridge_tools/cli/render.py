@@ -256,3 +256,74 @@ def retry_report(result: dict[str, Any]) -> str:
     lines += [f"  [skipped] {s['twin_id']} ({s['connection_id']}): {s['reason']}" for s in result["skipped"]]
     head = f"{len(result['queued'])} queued, {len(result['skipped'])} skipped" + (":" if lines else ".")
     return "\n".join([head, *lines])
+
+
+@_neutralized
+def diagnostics(found: list[dict[str, Any]]) -> str:
+    """Save-time findings as ``line:col: error: message``, errors first."""
+    ordered = sorted(found, key=lambda d: (d["severity"] != "error", d["line"], d["column"]))
+    return "\n".join(f"{d['line']}:{d['column']}: {d['severity']}: {d['message']}" for d in ordered)
+
+
+def rules_view(view: dict[str, Any], *, with_source: bool = True) -> str:
+    """One version of the rules: what it is, its diagnostics, and its source with line numbers (each source line
+    is shown on its own numbered line, its characters neutralized like every other string)."""
+    lines = view["source"].split("\n") if with_source else []
+    if lines and lines[-1] == "":
+        lines.pop()
+    return _rules_view({**view, "source": ""}, lines)
+
+
+@_neutralized
+def _rules_view(view: dict[str, Any], source_lines: list[str]) -> str:
+    if view["status"] == "generated":
+        what = "version 0 (generated: reproduces basic mode)"
+    else:
+        what = f"version {view['version']} ({view['status']})"
+    fields: list[tuple[str, Any]] = [
+        ("connection", view["connection_id"]),
+        ("direction", view["direction"]),
+        ("rules", what + ("  ACTIVE" if view["active"] else "")),
+        ("active version", view["active_version"] if not view["active"] else None),
+        ("saved by", f"{view['author']} at {view['created_at']}" if view.get("author") else None),
+        ("note", view.get("note") or None),
+        ("based on", None if view.get("based_on") is None else
+         "the generated defaults" if view["based_on"] == 0 else f"version {view['based_on']}"),
+        ("sha256", view["sha256"]),
+        ("mode", None if view["connection_mode"] == "script" else
+         f"{view['connection_mode']} (the rules take effect once the connection is in script mode)"),
+    ]
+    out = [f"{label + ':':<16}{value}" for label, value in fields if value is not None]
+    found = view.get("diagnostics") or []
+    errors = sum(1 for d in found if d["severity"] == "error")
+    if found:
+        out.append(f"diagnostics:    {errors} error(s), {len(found) - errors} warning(s)")
+        out += ["  " + line for line in diagnostics(found).split("\n")]
+    if errors:
+        out.append("  errors block publishing: fix them and save again")
+    if source_lines:
+        width = len(str(len(source_lines)))
+        out.append("")
+        out += [f"{n:>{width}} | {line}" for n, line in enumerate(source_lines, 1)]
+    return "\n".join(out)
+
+
+@_neutralized
+def rules_history(result: dict[str, Any]) -> str:
+    rows = [
+        {**v, "active": "*" if v["version"] == result["active_version"] else "",
+         "checks": f"{v['errors']} error(s), {v['warnings']} warning(s)"}
+        for v in result["versions"]
+    ]
+    out = [f"{result['direction']} rules of {result['connection_id']}: active version {result['active_version']}"
+           + (" (the generated defaults)" if result["active_version"] == 0 else ""), ""]
+    out.append(table(rows, [("active", ""), ("version", "VERSION"), ("status", "STATUS"), ("author", "AUTHOR"),
+                            ("created_at", "SAVED"), ("checks", "CHECKS"), ("note", "NOTE")]))
+    if result.get("next_before"):
+        out.append(f"(older versions: --before {result['next_before']})")
+    if result["events"]:
+        out += ["", "history:"]
+        for e in result["events"]:
+            since = f" (was {e['previous']})" if e.get("previous") is not None and e["action"] != "saved" else ""
+            out.append(f"  {e['at']}  {e['action']:<12} version {e['version']}{since} by {e['author']}")
+    return "\n".join(out)

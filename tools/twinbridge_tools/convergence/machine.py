@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from twinbridge import crashpoints
+from twinbridge.models.connection import Mode
 from twinbridge.models.tracker import ItemFields
 from twinbridge_tools.convergence.model import Edit, ItemModel, World, current_value
 from twinbridge_tools.convergence.pair import DELIVERY_MODES, SIDES, TYPES, Pair, converging_pair
@@ -33,7 +34,7 @@ sides = st.sampled_from(SIDES)
 
 class ConvergenceMachine(RuleBasedStateMachine):
     TRACKERS = "jira-cloud/jira-dc"  # side a (public) / side b (private): see pair.PAIRS
-    MODE = "basic"  # the connection's mode; script mode runs the generated default rules
+    MODE: Mode = "basic"  # the connection's mode; script mode runs the generated default rules
 
     def __init__(self) -> None:
         super().__init__()
@@ -208,7 +209,7 @@ class ScriptModeConvergenceMachine(ConvergenceMachine):
     """Script mode with the generated rules must behave exactly as basic mode: the same walk, the same invariants."""
 
     TRACKERS = "jira-cloud/azure-devops"
-    MODE = "script"
+    MODE: Mode = "script"
 
 
 MACHINES = {machine.TRACKERS + ("" if machine.MODE == "basic" else f" ({machine.MODE} mode)"): machine
