@@ -63,6 +63,7 @@ class TrackerComment(StrictModel):
     body: NativeText
     created: datetime | None = None
     updated: datetime | None = None
+    internal: bool = Field(default=False, description="restricted to a role or group, or not public to customers")
 
 
 class TrackerItem(StrictModel):

@@ -60,7 +60,8 @@ def item_view(item: TrackerItem, comments: list[TrackerComment] | None, twin: Tw
         "comments": [{"id": c.id, "author": _user(c.author), "body": basic_rules.canonical_json(c.body),
                       "created": c.created.isoformat() if c.created else None,
                       "updated": c.updated.isoformat() if c.updated else None,
-                      "internal": False, "from_partner": c.id in from_partner_comments} for c in comments or []],
+                      "internal": c.internal, "from_partner": c.id in from_partner_comments}
+                     for c in comments or []],
         "attachments": [{"id": a.id, "filename": a.filename, "size": a.size, "mime_type": a.mime_type,
                          "from_partner": a.id in from_partner_files} for a in item.attachments],
     }

@@ -64,6 +64,7 @@ CHUNK = 64 * 1024
 PROBE_ATTACHMENT = "00000000-0000-0000-0000-000000000000"
 TRACKER = "azure-devops"
 KNOWN_FIELDS = frozenset({"Microsoft.VSTS.Common.Priority"})
+CLASSIFICATION_FIELDS = ("System.AreaPath", "System.IterationPath")  # shown to sync rules with the custom fields
 
 
 class AzureDevOpsClient:
@@ -478,7 +479,8 @@ def normalize_work_item(body: dict[str, Any], *, base_url: str) -> TrackerItem:
         updated=_date(fields["System.ChangedDate"]),
         revision=str(body["rev"]) if body.get("rev") is not None else None,
         custom_fields={name: value for name, value in fields.items()
-                       if not name.startswith("System.") and name not in KNOWN_FIELDS},
+                       if (not name.startswith("System.") and name not in KNOWN_FIELDS)
+                       or name in CLASSIFICATION_FIELDS},
         attachments=[attachment(rel) for rel in body.get("relations") or [] if rel.get("rel") == "AttachedFile"],
     )
 

@@ -55,8 +55,9 @@ _FIXES: dict[str, str] = {
     "comment": "Grant the user 'Add Comments' in the project's permission scheme.",
     "attach": "Grant the user 'Create Attachments' in the project's permission scheme (and enable attachments).",
 }
+# The fields the sync reads, and the navigable ones (custom fields: story points, sprint, selects...) for the rules.
 ISSUE_FIELDS = ("summary", "description", "status", "priority", "labels", "reporter", "assignee", "created",
-                "updated", "issuetype", "project", "attachment", "comment")
+                "updated", "issuetype", "project", "attachment", "comment", "*navigable")
 JQL_TIME_FORMAT = "%Y/%m/%d %H:%M"
 ATLASSIAN_API_GATEWAY = "https://api.atlassian.com"  # where Jira Cloud takes OAuth 2.0 (3LO) bearer tokens
 DOWNLOAD_CHUNK = 64 * 1024
@@ -515,6 +516,7 @@ def normalize_comment(data: dict[str, Any], text_format: TextFormat, user: UserP
         body=NativeText(format=text_format, content=data.get("body")),
         created=_parse_time(data.get("created")),
         updated=_parse_time(data.get("updated")),
+        internal=bool(data.get("visibility")) or data.get("jsdPublic") is False,
     )
 
 

@@ -252,8 +252,10 @@ class JiraBase(LoopbackServer):
                 "body": _plain(comment.body) if webhook and self.flavour == "cloud" else comment.body,
                 "updateAuthor": self._user_json(comment.update_author or comment.author),
                 "created": _time(comment.created), "updated": _time(comment.updated)}
+        if comment.visibility is not None:
+            data["visibility"] = dict(comment.visibility)
         if self.flavour == "cloud":
-            data["jsdPublic"] = True
+            data["jsdPublic"] = comment.visibility is None
         return data
 
     def _fields(self, issue: SimIssue, *, webhook: bool = False) -> dict[str, Any]:

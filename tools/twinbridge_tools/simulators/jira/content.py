@@ -32,7 +32,8 @@ class ContentRoutes(JiraBase):
         issue = self._issue(key, user)
         self._require(user, "ADD_COMMENTS", 400, "You do not have the permission to comment on this issue.")
         now = self.clock()
-        comment = SimComment(str(next(self._ids)), user, self._comment_body(request), now, now)
+        comment = SimComment(str(next(self._ids)), user, self._comment_body(request), now, now,
+                             visibility=_visibility((request.json() or {}).get("visibility")))
         issue.comments.append(comment)
         self._touch(issue)
         self._emit_comment("comment_created", issue, comment, user)
@@ -114,3 +115,13 @@ class ContentRoutes(JiraBase):
                                                         "self": f"{self.base_url}/rest/api/2/issue/{issue.id}",
                                                         "fields": {"summary": issue.summary}}})
         return SimResponse(204)
+
+
+def _visibility(value: Any) -> dict[str, str] | None:
+    """A comment restricted to a role or a group, as Jira's ``visibility`` names it; anything else is a 400."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or value.get("type") not in ("role", "group") \
+            or not isinstance(value.get("value") or value.get("identifier"), str):
+        raise _Reply(400, "visibility must name a role or a group: {\"type\": \"role\", \"value\": \"...\"}")
+    return {k: str(v) for k, v in value.items() if k in ("type", "value", "identifier")}

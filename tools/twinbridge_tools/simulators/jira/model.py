@@ -69,6 +69,7 @@ class SimComment:
     created: datetime
     updated: datetime
     update_author: SimUser | None = None
+    visibility: dict[str, str] | None = None  # restricted to a role or group (Jira's comment ``visibility``)
 
 
 @dataclass
