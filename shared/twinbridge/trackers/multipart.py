@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,9 @@ class MultipartFile:
     """
 
     def __init__(self, field: str, filename: str, source: IO[bytes], size: int | None = None,
-                 content_type: str = "application/octet-stream") -> None:
+                 content_type: str | None = None) -> None:
+        # the part's type is what the tracker records as the file's mime type: guessed from the name, as browsers do
+        content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         self.boundary = uuid.uuid4().hex
         self._source = source
         self._start = _tell(source)
