@@ -17,7 +17,6 @@ from twinbridge.services.sync_in import find_by_marker
 from twinbridge.sync.basic_rules import marker_for
 from twinbridge_tools.convergence.pair import CONNECTION_ID, PROJECT, Pair, converging_pair
 
-
 JIRA, ADO = "a", "b"
 
 # Recipe 1, both ways, strict: an unmapped value fails that twin with the line, not the connection.
@@ -117,6 +116,26 @@ def test_a_published_fix_is_used_for_the_next_change(pair):  # versions: rules c
     pair.nodes[ADO].person.change_status(copy.key, "Removed")
     pair.notify(ADO, copy.key)
     pair.quiesce()
+    assert pair.nodes[JIRA].person.get_item(item.key).status == "Done"
+    assert twin_error(pair, JIRA, f"alpha:{item.id}") is None
+
+
+def test_publishing_a_fix_requeues_the_twins_that_failed_under_the_old_version(pair):  # §3.5
+    publish(pair, ADO, "incoming", JIRA_TO_ADO_STATES)
+    publish(pair, JIRA, "incoming", ADO_TO_JIRA_STATES)
+    item = create(pair, JIRA, "Printer on fire")
+    pair.quiesce()
+    copy = copy_of(pair, JIRA, item)
+    pair.nodes[ADO].person.change_status(copy.key, "Removed")
+    pair.notify(ADO, copy.key)
+    pair.quiesce()
+    assert twin_error(pair, JIRA, f"alpha:{item.id}")["script"]["rules_version"] == 1
+
+    fixed = ADO_TO_JIRA_STATES.replace('"Closed": "Done"}', '"Closed": "Done", "Removed": "Done"}')
+    saved = rules.save(pair.nodes[JIRA].deps, CONNECTION_ID, "incoming", SaveRulesRequest(source=fixed), author="a")
+    published = rules.publish(pair.nodes[JIRA].deps, CONNECTION_ID, "incoming", saved.version, author="a")
+    assert published.requeued == 1
+    pair.quiesce()  # no new change on either side: the pending replica is applied again, under version 2
     assert pair.nodes[JIRA].person.get_item(item.key).status == "Done"
     assert twin_error(pair, JIRA, f"alpha:{item.id}") is None
 

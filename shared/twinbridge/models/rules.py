@@ -150,6 +150,8 @@ class RulesView(BaseModel):
     based_on: int | None = None
     engine: str
     diagnostics: list[RuleDiagnostic] = Field(default_factory=list)
+    requeued: int = Field(default=0, ge=0, description="twins that had failed on the rules before this publish and "
+                          "were queued again")
 
 
 class RulesResponse(BaseModel):

@@ -21,7 +21,9 @@ from twinbridge.models.rules import (
     SaveRulesRequest,
     source_digest,
 )
+from twinbridge.models.sync_admin import SyncRetryRequest
 from twinbridge.observability import logger
+from twinbridge.services import sync_admin
 from twinbridge.services.deps import Deps, RuleChecker
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 Which = int | Literal["active", "draft"]
 MAX_HISTORY = 100
 SHOWN_ERRORS = 5
+MAX_REQUEUE = 200  # a retry request's limit; more are retried with `twinbridge sync retry --all`
 
 
 def parse_direction(value: str) -> RuleDirection:
@@ -185,7 +188,23 @@ def publish(deps: Deps, connection_id: str, direction: RuleDirection, version: i
                        author=author, at=utcnow(), action="published", note=target.note)
     logger.info("rules published", extra={"connection_id": connection_id, "direction": direction,
                                           "version": target.version, "previous": active})
-    return _view(target.model_copy(update={"status": "published"}), target.version, conn.mode)
+    view = _view(target.model_copy(update={"status": "published"}), target.version, conn.mode)
+    view.requeued = requeue_failed(deps, connection_id, direction)
+    return view
+
+
+def requeue_failed(deps: Deps, connection_id: str, direction: RuleDirection) -> int:
+    """Queue again the twins whose last attempt failed on this direction's rules (a fix was just published):
+    their pending replica is applied again, or their local item sent again. Returns how many were queued."""
+    failed = [twin.twin_id for twin in deps.twins.with_errors()
+              if twin.connection_id == connection_id and twin.last_error is not None
+              and twin.last_error.script is not None and twin.last_error.direction == direction]
+    if not failed:
+        return 0
+    queued = sync_admin.retry(deps, SyncRetryRequest(twin_ids=failed[:MAX_REQUEUE], connection_id=connection_id))
+    logger.info("twins that failed on the rules queued again", extra={"connection_id": connection_id,
+                                                                     "queued": len(queued.queued)})
+    return len(queued.queued)
 
 
 def rollback(deps: Deps, connection_id: str, direction: RuleDirection, version: int, author: str) -> RulesView:
@@ -202,7 +221,9 @@ def rollback(deps: Deps, connection_id: str, direction: RuleDirection, version: 
         source = _defaults(direction)
         deps.rules.publish(connection_id, direction, ActiveRules(version=0, sha256=source_digest(source)), active,
                            author=author, at=utcnow(), action="rolled back", note="the generated defaults")
-        return _generated(connection_id, direction, 0, conn.mode)
+        generated = _generated(connection_id, direction, 0, conn.mode)
+        generated.requeued = requeue_failed(deps, connection_id, direction)
+        return generated
     target = deps.rules.get(connection_id, direction, version)
     if target.status != "retired":
         raise InvalidRequestError(f"{direction} rules version {version} is a draft that was never published: "
@@ -212,7 +233,9 @@ def rollback(deps: Deps, connection_id: str, direction: RuleDirection, version: 
                        author=author, at=utcnow(), action="rolled back", note=target.note)
     logger.info("rules rolled back", extra={"connection_id": connection_id, "direction": direction,
                                             "version": target.version, "previous": active})
-    return _view(target.model_copy(update={"status": "published"}), target.version, conn.mode)
+    view = _view(target.model_copy(update={"status": "published"}), target.version, conn.mode)
+    view.requeued = requeue_failed(deps, connection_id, direction)
+    return view
 
 
 def history(deps: Deps, connection_id: str, direction: RuleDirection, limit: int = 20,
