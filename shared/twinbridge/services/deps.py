@@ -155,10 +155,20 @@ class Deps:
         """The node's TrackerClient, or None when the tracker is not configured (no base URL or no credentials)."""
         from twinbridge.trackers.factory import build_client
 
+        return self._tracker_client(build_client)
+
+    @functools.cached_property
+    def dry_run_tracker(self) -> TrackerClient | None:
+        """The node's TrackerClient for rule dry runs: it reads the tracker and captures every write unsent."""
+        from twinbridge.trackers.dry_run import dry_run_client
+
+        return self._tracker_client(dry_run_client)
+
+    def _tracker_client(self, build: Callable[..., TrackerClient]) -> TrackerClient | None:
         credentials = self.tracker_credentials
         if credentials is None or not self.settings.tracker_base_url:
             return None
-        return build_client(
+        return build(
             self.settings.tracker_type, self.settings.tracker_base_url, credentials,
             alt_base_url=self.settings.tracker_alt_base_url or None, user_agent=f"twinbridge/{self.settings.node_name}",
             jira_api_gateway=self.settings.jira_api_gateway_url,
