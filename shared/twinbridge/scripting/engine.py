@@ -259,7 +259,7 @@ def check(source: str, direction: Direction) -> list[Diagnostic]:
         ast = sl.parse(filename, source)
     except sl.StarlarkError as error:
         return [_diagnostic(from_starlark(error, filename), "parse")]
-    found = [Diagnostic("warning", lint.resolved_location.span.begin.line,
+    found = [Diagnostic("warning", lint.resolved_location.span.begin.line + 1,  # the span counts from 0
                         lint.resolved_location.span.begin.column + 1, lint.short_name, lint.problem)
              for lint in ast.lint() if lint.short_name not in _QUIET_LINTS]
     try:
