@@ -141,4 +141,7 @@ def test_a_saved_attack_is_only_diagnosed(runner):
         diagnostics = runner.check(ATTEMPTS[name], "incoming")
         assert _leaks(diagnostics, ATTEMPTS[name]) == [], diagnostics
     assert runner.check(ATTEMPTS["A3 open"], "incoming")[0].code == "eval"
+    grows = "def grow():\n    x = 7\n    for i in range(40):\n        x = x * x\n    return x\nX = grow()\n"
+    [slow] = runner.check(grows + _entry("return X"), "incoming")
+    assert (slow.severity, slow.code, slow.message) == ("error", "limit", f"exceeded {HARD:g} s")
     assert runner.run(MAPPING, "incoming", mapping_args(), DirectoryHelpers()).value == EXPECTED

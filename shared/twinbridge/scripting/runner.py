@@ -73,9 +73,11 @@ class GuardedRunner:
 
     def check(self, source: str, direction: Direction) -> list[Diagnostic]:
         """Save-time diagnostics (``engine.check``), computed in the worker: checking runs the module's top level."""
-        answer = self._exchange({"op": "check", "source": source, "direction": direction}, NoHelpers())
-        if "error" in answer:
-            failed = ScriptError.from_json(answer["error"])
+        try:
+            answer = self._exchange({"op": "check", "source": source, "direction": direction}, NoHelpers())
+            if "error" in answer:
+                raise ScriptError.from_json(answer["error"])
+        except ScriptError as failed:  # a limit hit by the module's top level is a finding too
             return [Diagnostic("error", max(failed.line, 1), max(failed.column, 1), failed.kind, failed.message)]
         return [Diagnostic(**diagnostic) for diagnostic in answer["diagnostics"]]
 
