@@ -232,6 +232,8 @@ class Script:
                 raise ScriptError(f"exceeded {deadline:g} s", kind="limit", line=failed.line,
                                   column=failed.column, frame=failed.frame) from None
             raise failed from None
+        except (ValueError, RecursionError):  # the result comes back through JSON text, which refuses some values
+            raise ScriptError("the result is not JSON data") from None
         return Outcome(value=result.value, logs=self._call.logs, helper_calls=self._call.helper_calls)
 
 
