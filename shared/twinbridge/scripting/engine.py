@@ -233,6 +233,8 @@ class Script:
                 raise ScriptError(f"exceeded {deadline:g} s", kind="limit", line=failed.line,
                                   column=failed.column, frame=failed.frame) from None
             raise failed from None
+        except (ValueError, RecursionError):  # the result comes back through JSON text, which refuses some values
+            raise ScriptError("the result is not JSON data") from None
         return Outcome(value=result.value, logs=self._call.logs, helper_calls=self._call.helper_calls)
 
 
@@ -260,7 +262,7 @@ def check(source: str, direction: Direction) -> list[Diagnostic]:
         ast = sl.parse(filename, source)
     except sl.StarlarkError as error:
         return [_diagnostic(from_starlark(error, filename), "parse")]
-    found = [Diagnostic("warning", lint.resolved_location.span.begin.line,
+    found = [Diagnostic("warning", lint.resolved_location.span.begin.line + 1,  # the span counts from 0
                         lint.resolved_location.span.begin.column + 1, lint.short_name, lint.problem)
              for lint in ast.lint() if lint.short_name not in _QUIET_LINTS]
     try:
