@@ -278,20 +278,3 @@ _QUIET_LINTS = {"unused-argument"}  # an entry function need not use all three o
 def _diagnostic(error: ScriptError, code: str) -> Diagnostic:
     return Diagnostic("error", max(error.line, 1), max(error.column, 1), code, error.message)
 
-
-class InProcessRunner:
-    """Runs scripts in this process, compiled once per source. For unit tests and benchmarks only: production runs
-    every script through ``runner.GuardedRunner``, which bounds memory and time from outside the interpreter."""
-
-    def __init__(self) -> None:
-        self._compiled: dict[tuple[str, Direction], Script] = {}
-
-    def check(self, source: str, direction: Direction) -> list[Diagnostic]:
-        return check(source, direction)
-
-    def run(self, source: str, direction: Direction, args: list[Any], helpers: Helpers,
-            deadline: float = SOFT_DEADLINE) -> Outcome:
-        script = self._compiled.get((source, direction))
-        if script is None:
-            script = self._compiled[(source, direction)] = Script(source, direction)
-        return script.call(args, helpers, deadline=deadline)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from twinbridge.models.rules import RuleDirection
     from twinbridge.peers.partner import PartnerNode, PeerClient
     from twinbridge.scripting.engine import Diagnostic, Direction
-    from twinbridge.scripting.engine import InProcessRunner as ScriptRunner
+    from twinbridge.scripting.runner import GuardedRunner
     from twinbridge.store.blobs import AttachmentBucket
     from twinbridge.store.connections import ConnectionRepository
     from twinbridge.store.events import EventLog
@@ -189,11 +189,11 @@ class Deps:
         return webhook_delivery_records(self.table.name)
 
     @functools.cached_property
-    def scripts(self) -> ScriptRunner:
-        """Where script-mode rules run."""
-        from twinbridge.scripting.engine import InProcessRunner
+    def scripts(self) -> GuardedRunner:
+        """Where script-mode rules run: the process-wide guarded worker (never this process, with its role)."""
+        from twinbridge.scripting.runner import default_runner
 
-        return InProcessRunner()
+        return default_runner()
 
     def partner(self, conn: Connection) -> PartnerNode:
         """The partner node of ``conn``, called with the connection's URL and outbound key.

@@ -35,7 +35,7 @@ class CapturedRequest:
         return {"method": self.method, "url": self.url, "content_type": self.content_type, "body": self.body}
 
 
-class WriteCaptured(BaseException):  # noqa: N818 - not an error: the end of a dry-run client call
+class WriteCaptured(BaseException):  # not an error: the end of a dry-run client call
     def __init__(self, request: CapturedRequest) -> None:
         super().__init__(f"{request.method} {request.url} captured")
         self.request = request
