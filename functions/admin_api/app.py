@@ -19,6 +19,8 @@ from twinbridge.http.inputs import parse_body
 from twinbridge.http.openapi import documented
 from twinbridge.models import admin
 from twinbridge.models.rules import (
+    DryRunRequest,
+    DryRunResponse,
     PublishRulesRequest,
     RollbackRulesRequest,
     RulesHistoryResponse,
@@ -33,7 +35,7 @@ from twinbridge.models.sync_admin import (
     TwinStatusResponse,
 )
 from twinbridge.observability import logger, metrics
-from twinbridge.services import connections, invitations, rotation, rules, sync_admin
+from twinbridge.services import connections, invitations, rotation, rules, rules_dry_run, sync_admin
 from twinbridge.wiring import wiring
 
 app = APIGatewayHttpResolver()
@@ -302,3 +304,15 @@ def rules_history(connection_id: str, direction: str) -> dict:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+@app.post(
+    RULES + "/dry-run",
+    **documented(summary="Run a version of the rules (a draft too) on a real item: the replica it would send, or the "
+                 "exact tracker requests it would make, with nothing sent anywhere", request=DryRunRequest,
+                 response=DryRunResponse, errors=(409,)),
+)
+def dry_run_rules(connection_id: str, direction: str) -> dict:
+    connection_id, side = _connection_id(connection_id), rules.parse_direction(direction)
+    body = parse_body(app.current_event, DryRunRequest)
+    return rules_dry_run.dry_run(wiring(), connection_id, side, body).model_dump(mode="json")

@@ -114,3 +114,10 @@ def test_unknown_connection_and_bad_version_are_clear_errors(cli):
     assert code == 2 and "does not exist" in err and "HTTP 404" in err
     with pytest.raises(SystemExit):
         cli("rules", "show", "c-nope", "--direction", "outgoing", "--version", "latest")
+
+
+def test_dry_run_needs_an_item_and_says_when_the_node_has_no_tracker(cli, conn):
+    code, _, err = cli("rules", "dry-run", conn.id, "--direction", "incoming")
+    assert code != 0 and "--item" in err
+    code, _, err = cli("rules", "dry-run", conn.id, "--direction", "outgoing", "--item", "PROJ-1")
+    assert code != 0 and "no tracker configured" in err and "HTTP 409" in err

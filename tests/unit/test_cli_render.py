@@ -66,6 +66,12 @@ CASES: dict[str, tuple[Any, ...]] = {
                        "events": [{"connection_id": evil("c"), "direction": "incoming", "action": "published",
                                    "version": 4, "previous": 0, "author": evil("a"), "at": evil("at"),
                                    "note": evil("n")}]},),
+    "rules_dry_run": ({"connection_id": evil("c"), "direction": "incoming", "version": 2,
+                       "item": {"id": evil("i"), "key": evil("k"), "url": evil("u")}, "logs": [evil("log")],
+                       "warnings": [evil("w")], "losses": [evil("l")],
+                       "error": {"kind": "error", "message": evil("m"), "line": 1, "column": 2, "frame": evil("f")},
+                       "requests": [{"method": "PUT", "url": evil("u"), "content_type": "application/json",
+                                     "body": {evil("k"): [evil("v")]}}]},),
     "retry_report": ({"queued": [{"twin_id": evil("t"), "connection_id": evil("c"), "action": "apply", "seq": 2,
                                   "status": "failed", "detail": evil("d")},
                                  {"twin_id": evil("t"), "connection_id": evil("c"), "action": "change",
@@ -111,3 +117,22 @@ def test_rules_show_numbers_every_source_line_and_lists_diagnostics_errors_first
     assert "  3:12: error: Variable `x` not found\n  1:5: warning: unused" in text
     assert text.endswith("1 | def outgoing(item, replica, ctx):\n2 |     return replica")
     assert "errors block publishing" in text and "script mode" in text
+
+
+def test_rules_dry_run_shows_each_request_the_script_error_and_warnings():
+    from twinbridge_tools.cli import render
+
+    text = render.rules_dry_run({
+        "connection_id": "c-1", "direction": "incoming", "version": 3, "item": {"id": "7", "key": "7", "url": ""},
+        "logs": ["mapped Active"], "error": None, "warnings": ["status 'Done': nothing to send"], "losses": [],
+        "requests": [{"method": "PATCH", "url": "http://ado/_apis/wit/workitems/7",
+                      "content_type": "application/json-patch+json",
+                      "body": [{"op": "add", "path": "/fields/System.State", "value": "Active"}]}]})
+    assert "incoming rules version 3 of c-1 on 7: nothing was sent" in text
+    assert "PATCH http://ado/_apis/wit/workitems/7" in text and '"/fields/System.State"' in text
+    assert "log: mapped Active" in text and "warning: status 'Done': nothing to send" in text
+    failed = render.rules_dry_run({
+        "connection_id": "c-1", "direction": "outgoing", "version": 0, "item": None, "logs": [], "warnings": [],
+        "losses": [], "requests": [], "error": {"kind": "error", "message": "ValueError: no mapping", "line": 4,
+                                                 "column": 9, "frame": "  --> outgoing.star:4:9"}})
+    assert "script error at line 4, column 9: ValueError: no mapping" in failed

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Literal, get_args
+import json
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from twinbridge.models.base import StrictModel
 
@@ -165,3 +166,53 @@ class RulesHistoryResponse(BaseModel):
     versions: list[RuleVersionSummary] = Field(description="newest first")
     next_before: int | None = Field(default=None, description="pass as ?before= for older versions")
     events: list[RuleHistoryEntry] = Field(description="saves, publishes and rollbacks, newest first")
+
+
+class DryRunRequest(StrictModel):
+    """Run one version of the rules on a real item without writing anything anywhere."""
+
+    item: str | None = Field(default=None, min_length=1, max_length=255,
+                             description="a local item key or id: the item sent (outgoing) or written (incoming)")
+    twin_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                description="incoming: the twin whose pending replica is applied (or use item)")
+    version: Literal["active", "draft"] | Annotated[int, Field(ge=0, le=MAX_VERSION)] = Field(
+        default="active", description="'active', 'draft' or a version number (0: the generated defaults)")
+    replica: dict[str, Any] | None = Field(
+        default=None, description="incoming: a replica to apply instead of the pending one (as the partner sends it)")
+
+    @model_validator(mode="after")
+    def _something_to_run_on(self) -> DryRunRequest:
+        if self.item is None and self.twin_id is None:
+            raise ValueError("name the item (item) or the twin (twin_id) to run the rules on")
+        if self.replica is not None and len(json.dumps(self.replica, default=str)) > 350_000:
+            raise ValueError("the replica is larger than 350000 bytes of JSON")
+        return self
+
+
+class DryRunRequestView(BaseModel):
+    """A tracker request the sync would send, built by the real client and not sent."""
+
+    method: str
+    url: str
+    content_type: str
+    body: Any = None
+
+
+class DryRunResponse(BaseModel):
+    """What the rules would do: outgoing, the replica (and whether it would be sent); incoming, what the rules asked
+    for and the exact tracker requests. Nothing is sent to the tracker or the partner."""
+
+    connection_id: str
+    direction: RuleDirection
+    version: int = Field(ge=0, description="the rules' version that ran (0: the generated defaults)")
+    item: dict[str, Any] | None = Field(default=None, description="the local item (id, key, url); None: not created")
+    shared: bool | None = Field(default=None, description="outgoing: the rules share this item")
+    would_send: bool | None = Field(default=None, description="outgoing: the replica differs from the last one sent")
+    replica: dict[str, Any] | None = Field(default=None, description="outgoing: the replica; incoming: the input")
+    writes: dict[str, Any] | None = Field(default=None, description="incoming: what the rules asked to write")
+    requests: list[DryRunRequestView] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    losses: list[str] = Field(default_factory=list, description="rich text the target format cannot hold")
+    logs: list[str] = Field(default_factory=list, description="the script's log() lines")
+    error: dict[str, Any] | None = Field(default=None,
+                                         description="the script error: kind, message, line, column, frame")

@@ -232,21 +232,19 @@ class _Apply:
 
     def run(self) -> None:
         twin, client, pending = self.twin, self.client, self.pending
-        target = _target(client, self.conn)
+        target = target_for(client, self.conn)
         local = self._local_item()
-        scripted = self._scripted(local)
-        if scripted is not None and scripted.ignored:
-            logger.info("replica ignored by the incoming rules", extra={"twin": twin.twin_id})
-            return self._finish({})
         # The conflict rule applies from the first replica on: the copy's first message back is an echo of ours,
         # and must not overwrite a newer edit made here meanwhile.
-        if scripted is None:
-            plan = basic_rules.plan(pending.replica, twin, target, local, clocks=self._clocks())
+        scripted: script_rules.IncomingWrites | None = None
+        if self.conn.mode == "script":
+            plan, scripted = sync_scripts.incoming_plan(self.deps, client, self.conn, twin, pending.replica, local,
+                                                        target, self._clocks())
+            if scripted.ignored:
+                logger.info("replica ignored by the incoming rules", extra={"twin": twin.twin_id})
+                return self._finish({})
         else:
-            plan = basic_rules.plan(sync_scripts.scripted_replica(pending.replica, scripted), twin, target, local,
-                                    clocks=self._clocks(), only=scripted.taken, comments=scripted.comments,
-                                    attachments=scripted.attachments)
-            script_rules.add_extras(plan, scripted, local)
+            plan = basic_rules.plan(pending.replica, twin, target, local, clocks=self._clocks())
         for loss in plan.losses:
             logger.info("rich text degraded", extra={"twin": twin.twin_id, "loss": loss[:300]})
         if plan.create is not None:
@@ -287,19 +285,6 @@ class _Apply:
         self.writes.applied, self.writes.applied_fields, self.writes.applied_at = self.pending, fields, utcnow()
         self.record()  # in_seq moves to the applied seq: the inbox item is no longer pending
         logger.info("replica applied", extra={"twin": self.twin.twin_id, "seq": self.pending.seq})
-
-    def _scripted(self, local: TrackerItem | None) -> script_rules.IncomingWrites | None:
-        """Script mode: what the connection's incoming rules write; None in basic mode."""
-        if self.conn.mode != "script":
-            return None
-        writes = sync_scripts.incoming(self.deps, self.client, self.conn, self.twin, self.pending.replica, local)
-        project = self.conn.project or ""
-        if writes.project is not None and writes.project.casefold() != project.casefold():
-            refused = ScriptError(f"project {writes.project!r} is not one this connection creates items in "
-                                  f"(allowed: {project})")
-            refused.rules_version = writes.rules_version
-            raise refused
-        return writes
 
     def _change_status(self, local: TrackerItem, status: str) -> None:
         try:
@@ -505,7 +490,8 @@ def _record_error(deps: Deps, twin: Twin, reason: str) -> Exception:
     return ApplyFailedError(f"twin {twin.twin_id}: {reason}")
 
 
-def _target(client: TrackerClient, conn: Connection) -> basic_rules.Target:
+def target_for(client: TrackerClient, conn: Connection) -> basic_rules.Target:
+    """What the local tracker is, for the plan: its text format, the project's issue types, the byline's names."""
     types, default = _project_types(client, conn.project or "", int(time.monotonic() // TYPES_CACHE_SECONDS))
     return basic_rules.Target(
         text_format=client.text_format,

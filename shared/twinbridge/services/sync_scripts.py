@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from twinbridge.models.connection import Connection
-from twinbridge.models.replica import Replica
+from twinbridge.models.replica import FieldClock, Replica
 from twinbridge.models.tracker import TrackerComment, TrackerItem
 from twinbridge.models.twin import ScriptFailure, Twin
 from twinbridge.observability import logger
 from twinbridge.scripting.engine import Direction, HelperError, Outcome, ScriptError
 from twinbridge.services.deps import Deps
-from twinbridge.sync import script_rules
+from twinbridge.sync import basic_rules, script_rules
 from twinbridge.trackers.base import TrackerClient
 
 
@@ -57,7 +57,7 @@ def active_rules(deps: Deps, conn: Connection, direction: Direction) -> tuple[in
 
 
 def _run(deps: Deps, client: TrackerClient | None, conn: Connection, rules: tuple[int, str], direction: Direction,
-         args: list[Any], twin_id: str) -> Any:
+         args: list[Any], twin_id: str, logs: list[str] | None = None) -> Any:
     version, source = rules
     try:
         outcome = deps.scripts.run(source, direction, args, HostHelpers(deps, client, conn))
@@ -66,32 +66,56 @@ def _run(deps: Deps, client: TrackerClient | None, conn: Connection, rules: tupl
         raise
     for line in outcome.logs:
         logger.info("script log", extra={"twin": twin_id, "direction": direction, "line": line})
+    if logs is not None:
+        logs += outcome.logs
     return outcome.value
 
 
 def outgoing(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem,
-             comments: list[TrackerComment], twin: Twin, default: Replica) -> Replica | None:
-    """The replica the connection's outgoing rules make of ``default`` (None: this item is not shared)."""
-    rules = active_rules(deps, conn, "outgoing")
+             comments: list[TrackerComment], twin: Twin, default: Replica,
+             rules: tuple[int, str] | None = None, logs: list[str] | None = None) -> Replica | None:
+    """The replica the connection's outgoing rules (or ``rules``: (version, source)) make of ``default``; None:
+    this item is not shared."""
+    rules = rules or active_rules(deps, conn, "outgoing")
     args = [script_rules.item_view(item, comments, twin), script_rules.replica_view(default),
             script_rules.context(conn, twin, first_sync=twin.out_seq == 0, rules_version=rules[0],
                                  direction="outgoing")]
-    value = _run(deps, client, conn, rules, "outgoing", args, twin.twin_id)
+    value = _run(deps, client, conn, rules, "outgoing", args, twin.twin_id, logs)
     try:
         return script_rules.outgoing_result(value, default)
     except script_rules.ScriptResultError as problem:
         raise _result_error(problem, rules[0]) from None
 
 
+def incoming_plan(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, replica: Replica,
+                  local: TrackerItem | None, target: basic_rules.Target, clocks: dict[str, FieldClock] | None,
+                  rules: tuple[int, str] | None = None,
+                  logs: list[str] | None = None) -> tuple[basic_rules.Plan, script_rules.IncomingWrites]:
+    """The writes the incoming rules ask for, as the basic plan writes them (same content policy, conflict rule
+    and create fence), with the extras added; an ignored replica gets an empty plan."""
+    writes = incoming(deps, client, conn, twin, replica, local, rules, logs)
+    project = conn.project or ""
+    if writes.project is not None and writes.project.casefold() != project.casefold():
+        raise _result_error(ValueError(f"project {writes.project!r} is not one this connection creates items in "
+                                       f"(allowed: {project})"), writes.rules_version)
+    if writes.ignored:
+        return basic_rules.Plan(), writes
+    plan = basic_rules.plan(scripted_replica(replica, writes), twin, target, local, clocks=clocks, only=writes.taken,
+                            comments=writes.comments, attachments=writes.attachments)
+    script_rules.add_extras(plan, writes, local)
+    return plan, writes
+
+
 def incoming(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, replica: Replica,
-             local: TrackerItem | None) -> script_rules.IncomingWrites:
-    """What the connection's incoming rules write for ``replica`` (``ignored``: nothing)."""
+             local: TrackerItem | None, rules: tuple[int, str] | None = None,
+             logs: list[str] | None = None) -> script_rules.IncomingWrites:
+    """What the connection's incoming rules (or ``rules``: (version, source)) write for ``replica``."""
     local_view = script_rules.item_view(local, local.comments, twin) if local is not None else None
-    rules = active_rules(deps, conn, "incoming")
+    rules = rules or active_rules(deps, conn, "incoming")
     args = [script_rules.replica_view(replica), local_view,
             script_rules.context(conn, twin, first_sync=local is None, rules_version=rules[0],
                                  direction="incoming")]
-    value = _run(deps, client, conn, rules, "incoming", args, twin.twin_id)
+    value = _run(deps, client, conn, rules, "incoming", args, twin.twin_id, logs)
     try:
         return script_rules.incoming_result(value, rules_version=rules[0])
     except script_rules.ScriptResultError as problem:

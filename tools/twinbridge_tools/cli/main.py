@@ -168,11 +168,16 @@ def _parser() -> argparse.ArgumentParser:
         ("publish", "make a version (default: the newest draft) the active rules"),
         ("rollback", "make a previously published version (0: the generated defaults) active again"),
         ("history", "versions and who saved, published or rolled back what, when"),
+        ("dry-run", "run a version on a real item: the replica it would send, or the exact tracker requests"),
     ]:
         sub_rules = command(rules_sub, name, help=text)
         sub_rules.add_argument("connection", metavar="CONNECTION", help="the connection's id")
         sub_rules.add_argument("--direction", required=True, choices=["outgoing", "incoming"])
-        if name == "show":
+        if name == "dry-run":
+            sub_rules.add_argument("--item", help="the local item's key (outgoing: the item sent; incoming: the copy)")
+            sub_rules.add_argument("--twin", help="incoming: the twin whose pending replica is applied")
+            sub_rules.add_argument("--replica", help="incoming: a replica JSON file to apply instead ('-' reads stdin)")
+        if name in ("show", "dry-run"):
             sub_rules.add_argument("--version", default="active", type=_rules_version(allow_words=True),
                                    help="'active' (default), 'draft' or a version number (0: the generated defaults)")
         elif name in ("publish", "rollback"):
@@ -402,6 +407,16 @@ def _rules_command(args, client: AdminClient) -> int:
         _emit(args, result, f"{args.direction.capitalize()} rules of {args.connection}: {done} {_what(view)}; "
               "it is active now.")
         return 0
+    if cmd == "dry-run":
+        if not (args.item or args.twin):
+            raise CliError("name the item (--item KEY) or, incoming, the twin (--twin ID)")
+        body: dict = {"item": args.item, "twin_id": args.twin,
+                      "version": int(args.version) if args.version.isdigit() else args.version}
+        if args.replica:
+            body["replica"] = _read_json(args.replica)
+        result = client.request("POST", f"{base}/dry-run", body)
+        _emit(args, result, render.rules_dry_run(result))
+        return 1 if result.get("error") else 0
     if cmd == "history":
         result = client.request("GET", f"{base}/history"
                                 + _query(limit=str(args.limit), before=None if args.before is None else str(args.before)))
@@ -484,3 +499,13 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _read_json(path: str) -> dict:
+    try:
+        data = json.loads(_read_file(path))
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(data, dict):
+        raise CliError(f"{path} must hold one JSON object (the replica)")
+    return data

@@ -7,6 +7,7 @@ cannot clear the admin's screen, set the window title, forge a line or reorder w
 from __future__ import annotations
 
 import functools
+import json
 import unicodedata
 from collections.abc import Callable
 from typing import Any, cast
@@ -326,4 +327,30 @@ def rules_history(result: dict[str, Any]) -> str:
         for e in result["events"]:
             since = f" (was {e['previous']})" if e.get("previous") is not None and e["action"] != "saved" else ""
             out.append(f"  {e['at']}  {e['action']:<12} version {e['version']}{since} by {e['author']}")
+    return "\n".join(out)
+
+
+@_neutralized
+def rules_dry_run(result: dict[str, Any]) -> str:
+    """What a dry run found: the script's error or log, the replica (outgoing) or each tracker request (incoming)."""
+    item = result.get("item") or {}
+    out = [f"{result['direction']} rules version {result['version']} of {result['connection_id']}"
+           + (f" on {item['key']}" if item else " (the copy is not created yet)") + ": nothing was sent"]
+    error = result.get("error")
+    if error:
+        where = f" at line {error['line']}, column {error['column']}" if error.get("line") else ""
+        out += ["", f"script {error['kind']}{where}: {error['message']}", error.get("frame", "").rstrip()]
+    out += [f"log: {line}" for line in result.get("logs", [])]
+    if result["direction"] == "outgoing" and not error:
+        if not result.get("shared"):
+            out.append("not shared: the rules returned None for this item")
+        else:
+            out.append("would send: " + ("yes" if result.get("would_send") else "no (the same as the last one sent)"))
+            out += ["", json.dumps(result.get("replica"), indent=2)]
+    for request in result.get("requests", []):
+        body = request.get("body")
+        shown = json.dumps(body, indent=2) if not isinstance(body, str) else body  # keys too: ASCII only
+        out += ["", f"{request['method']} {request['url']}", shown]
+    out += [f"warning: {w}" for w in result.get("warnings", [])]
+    out += [f"rich text: {loss}" for loss in result.get("losses", [])]
     return "\n".join(out)

@@ -29,6 +29,7 @@ from twinbridge.services.routing import InlineJobQueue
 from twinbridge.settings import Settings
 from twinbridge.trackers.base import TrackerClient
 from twinbridge.trackers.credentials import TrackerCredentials
+from twinbridge.trackers.dry_run import dry_run_client
 from twinbridge.trackers.factory import build_client
 
 CONNECTION_ID = "c-converge"
@@ -287,6 +288,7 @@ def _node(side: str, spec: NodeSpec, other: NodeSpec, sim: Any, stats: Stats, mo
     deps = Deps(settings=settings, table=table, peer_client=PeerClient(), queue=queue)
     queue.bind(deps)
     deps.tracker = build_client(tracker, sim.url, _credentials(tracker, bot, _secret(bot)))
+    deps.dry_run_tracker = dry_run_client(tracker, sim.url, _credentials(tracker, bot, _secret(bot)))
     conn = Connection(
         id=CONNECTION_ID, name="convergence", status=ConnectionStatus.ACTIVE, local_short_name=short, mode=mode,
         remote_short_name=other_short, project=PROJECT,
