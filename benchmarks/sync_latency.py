@@ -8,7 +8,10 @@ tracker webhook function -> sync queue -> sync worker (re-reads the issue, build
 the private node's long-poll -> sync queue -> sync worker -> Azure DevOps update. The first change is cold
 (containers warming up) and is left out of the figures.
 
-    .venv/bin/python benchmarks/sync_latency.py [--changes 100]
+    .venv/bin/python benchmarks/sync_latency.py [--changes 100] [--mode basic|script]
+
+``--mode script`` connects the nodes in script mode: both run the generated default rules in the guarded script
+worker (issue 12's goal: not more than 20% slower than basic mode).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=100, help="measured changes, after one cold one (default 100)")
     parser.add_argument("--log-level", default="WARNING", help="the nodes' log level (default WARNING)")
+    parser.add_argument("--mode", choices=["basic", "script"], default="basic", help="the connection's mode")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="twinbridge-bench-"))
     specs = {"public": (True, "jira-cloud", "ACME"), "private": (False, "azure-devops", "BETA")}
@@ -97,6 +101,7 @@ def main() -> int:
                 "remote_short_name": "priv",
                 "project": "ACME",
                 "partner_url": None,
+                "mode": args.mode,
             },
         )
         connection_id = invited["connection"]["id"]
@@ -134,7 +139,8 @@ def main() -> int:
 
         ordered = sorted(measured)
         p95 = _percentile(ordered, 0.95)
-        print("Jira Cloud (public node) -> Azure DevOps (private node, long-polls), local runtime on loopback")
+        print(f"Jira Cloud (public node) -> Azure DevOps (private node, long-polls), local runtime on loopback, "
+              f"{args.mode} mode")
         print(f"  first copy (create, incl. search by marker at 200 ms): {first_copy_ms:.0f} ms")
         print(
             f"  summary change -> copy's title, over {len(measured)} changes (the first, cold one, "

@@ -138,6 +138,38 @@ def test_publishing_a_fix_requeues_the_twins_that_failed_under_the_old_version(p
     pair.quiesce()  # no new change on either side: the pending replica is applied again, under version 2
     assert pair.nodes[JIRA].person.get_item(item.key).status == "Done"
     assert twin_error(pair, JIRA, f"alpha:{item.id}") is None
+    twin = pair.nodes[JIRA].deps.twins.get(CONNECTION_ID, f"alpha:{item.id}")
+    assert twin.rules_versions == {"outgoing": 0, "incoming": 2}  # which rules made the last send and apply
+
+
+def test_a_runaway_or_hostile_rule_fails_only_its_twin_within_the_limits(pair):  # the sandbox, in the sync path
+    publish(pair, ADO, "incoming", '''
+def incoming(replica, local, ctx):
+    if replica["summary"] == "loop":
+        for i in range(2147483647):
+            for j in range(2147483647):
+                pass
+    if replica["summary"] == "memory":
+        x = ["x" * 1000]
+        for i in range(40):
+            x = x + x
+    if replica["summary"] == "escape":
+        return {"summary": "{0.__globals__}".format(users.by_email)}
+    return {"summary": replica["summary"]}
+''')
+    bad = [create(pair, JIRA, name) for name in ("loop", "memory", "escape")]
+    good = create(pair, JIRA, "Printer on fire")
+    pair.quiesce()
+    assert copy_of(pair, JIRA, good) is not None
+    for item, kind in zip(bad, ("limit", "limit", "error"), strict=True):
+        assert copy_of(pair, JIRA, item) is None
+        error = twin_error(pair, ADO, f"alpha:{item.id}")
+        assert error is not None and error["script"]["kind"] == kind, error
+        assert "/work" not in error["reason"] and "Traceback (most recent call last):\n  File \"/" not in error["script"]["frame"]
+    pair.nodes[JIRA].person.update_item(good.key, ItemFields(summary="Printer still on fire"))
+    pair.notify(JIRA, good.key)
+    pair.quiesce()  # the same worker (or its respawn) keeps serving the connection
+    assert pair.nodes[ADO].person.get_item(copy_of(pair, JIRA, good).key).summary == "Printer still on fire"
 
 
 def test_priority_map_with_a_default_and_type_on_first_sync_only(pair):  # recipes 3, 6, 7

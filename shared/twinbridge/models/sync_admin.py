@@ -58,6 +58,8 @@ class TwinStatusItem(BaseModel):
     create_claimed_at: datetime | None = Field(description="a create of the local copy was started then")
     unlinked: str | None
     last_error: TwinError | None
+    rules_versions: dict[str, int] = Field(default_factory=dict, description="script mode: the rules' versions "
+                                           "that made the last replica sent (outgoing) and the last apply (incoming)")
     queued_for_partner: int = Field(description="the connection's outbox messages not acknowledged yet (capped)")
     queued_for_partner_more: bool
 

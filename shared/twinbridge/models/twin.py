@@ -102,6 +102,9 @@ class Twin(BaseModel):
         default_factory=dict, description="remote attachment id -> when an upload of its copy was claimed"
     )
     last_error: TwinError | None = None
+    rules_versions: dict[Literal["outgoing", "incoming"], int] = Field(
+        default_factory=dict, description="script mode: the rules' versions that made the last replica sent and "
+        "the last apply (0: the generated defaults)")
     unlinked: str | None = Field(default=None, description="why the link ended (origin item deleted)")
     version: int = 0
     # The local item id whose index item is stored (the repository's bookkeeping: indexed when the local item is new).

@@ -83,10 +83,11 @@ class _Outgoing(_Run):
             self.response.warnings.append(f"attachments not staged yet are left out here (a sync stages them first): "
                                           f"{', '.join(unstaged[:10])}")
         default = basic_rules.outgoing(item, comments, twin, staged)
-        replica = self.scripted(lambda: sync_scripts.outgoing(self.deps, self.client, self.conn, item, comments,
-                                                              twin, default, self.chosen, self.response.logs))
-        if replica is _FAILED:
+        made = self.scripted(lambda: sync_scripts.outgoing(self.deps, self.client, self.conn, item, comments,
+                                                           twin, default, self.chosen, self.response.logs))
+        if made is _FAILED:
             return
+        replica = made[1]
         self.response.shared = replica is not None
         if replica is None:
             return

@@ -248,6 +248,7 @@ def _status_item(conn: Connection, twin: Twin, pending_seq: int | None, queued: 
         create_claimed_at=twin.claim.claimed_at if twin.claim else None,
         unlinked=twin.unlinked,
         last_error=twin.last_error,
+        rules_versions=dict(twin.rules_versions),
         queued_for_partner=queued,
         queued_for_partner_more=more,
     )

@@ -181,6 +181,7 @@ class AppliedWrites:
     applied: ReplicaMessage | None = None
     applied_fields: dict[str, FieldState] = field(default_factory=dict)
     applied_at: datetime | None = None
+    rules_version: int | None = None  # script mode: the incoming rules' version that chose the writes
 
     def record_on(self, twin: Twin) -> None:
         if self.claim is not None and twin.local is None:
@@ -204,6 +205,8 @@ class AppliedWrites:
                 for remote_id in [r for r in claims if r not in still]:  # gone from the partner before a retry
                     del claims[remote_id]
             twin.in_seq = max(twin.in_seq, self.applied.seq)
+            if self.rules_version is not None:
+                twin.rules_versions["incoming"] = self.rules_version
             twin.remote = self.applied.replica.item
             twin.last_received_at, twin.last_error = self.applied_at, None
 
@@ -240,6 +243,7 @@ class _Apply:
         if self.conn.mode == "script":
             plan, scripted = sync_scripts.incoming_plan(self.deps, client, self.conn, twin, pending.replica, local,
                                                         target, self._clocks())
+            self.writes.rules_version = scripted.rules_version
             if scripted.ignored:
                 logger.info("replica ignored by the incoming rules", extra={"twin": twin.twin_id})
                 return self._finish({})

@@ -134,8 +134,9 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
         replica = basic_rules.outgoing(item, comments, twin, staged)
         # The field clocks follow the local item's own values (what basic mode shares), whatever the rules send.
         fields = basic_rules.outgoing_clocks(replica, twin)
+        rules_version = None
         if conn.mode == "script":
-            scripted = sync_scripts.outgoing(deps, client, conn, item, comments, twin, replica)
+            rules_version, scripted = sync_scripts.outgoing(deps, client, conn, item, comments, twin, replica)
             if scripted is None:
                 logger.info("not shared: the outgoing rules returned None", extra={"twin": twin.twin_id})
                 return 0
@@ -149,7 +150,7 @@ def _sync_to(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerI
                                  origin=_origin_short_name(conn, twin), replica=replica, clocks=clocks)
         recorded = twin.model_copy(deep=True)
         recorded.indexed_local_id = twin.indexed_local_id
-        SentReplica(message, digest, fields, item, dict(twin.staged), utcnow()).record_on(recorded)
+        SentReplica(message, digest, fields, item, dict(twin.staged), utcnow(), rules_version).record_on(recorded)
         crashpoints.reached("sync_out.before_send")
         try:
             # The replica and the twin's record of it are saved in one transaction: a seq is never sent without
@@ -174,8 +175,11 @@ class SentReplica:
     item: TrackerItem
     staged: dict[str, StagedAttachment]
     at: datetime
+    rules_version: int | None = None  # script mode: the outgoing rules' version that made it
 
     def record_on(self, twin: Twin) -> None:
+        if self.rules_version is not None:
+            twin.rules_versions["outgoing"] = self.rules_version
         for name, sent in self.fields.items():
             twin.absorb(name, sent)
         twin.out_seq = max(twin.out_seq, self.message.seq)

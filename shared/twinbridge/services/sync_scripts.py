@@ -73,16 +73,17 @@ def _run(deps: Deps, client: TrackerClient | None, conn: Connection, rules: tupl
 
 def outgoing(deps: Deps, client: TrackerClient, conn: Connection, item: TrackerItem,
              comments: list[TrackerComment], twin: Twin, default: Replica,
-             rules: tuple[int, str] | None = None, logs: list[str] | None = None) -> Replica | None:
-    """The replica the connection's outgoing rules (or ``rules``: (version, source)) make of ``default``; None:
-    this item is not shared."""
+             rules: tuple[int, str] | None = None,
+             logs: list[str] | None = None) -> tuple[int, Replica | None]:
+    """The rules' version and the replica the connection's outgoing rules (or ``rules``: (version, source)) make
+    of ``default``; None: this item is not shared."""
     rules = rules or active_rules(deps, conn, "outgoing")
     args = [script_rules.item_view(item, comments, twin), script_rules.replica_view(default),
             script_rules.context(conn, twin, first_sync=twin.out_seq == 0, rules_version=rules[0],
                                  direction="outgoing")]
     value = _run(deps, client, conn, rules, "outgoing", args, twin.twin_id, logs)
     try:
-        return script_rules.outgoing_result(value, default)
+        return rules[0], script_rules.outgoing_result(value, default)
     except script_rules.ScriptResultError as problem:
         raise _result_error(problem, rules[0]) from None
 

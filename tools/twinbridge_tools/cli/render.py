@@ -198,6 +198,8 @@ def twin_detail(twin: dict[str, Any]) -> str:
         ("pending replica", f"#{twin['pending_seq']} (received, not applied yet)" if twin.get("pending_seq") else None),
         ("create started", twin.get("create_claimed_at")),
         ("unlinked", twin.get("unlinked")),
+        ("rules versions", ", ".join(f"{k} v{v}" for k, v in sorted((twin.get("rules_versions") or {}).items()))
+         or None),
         ("queued for partner", _count(twin["queued_for_partner"], twin["queued_for_partner_more"])),
         (
             "last error",
