@@ -63,14 +63,26 @@ def _defaults(direction: RuleDirection) -> str:
 class StoredRulesSource:
     """The ``RulesSource`` port over the rules repository."""
 
+    CACHED = 64  # versions are never edited, so a version read once is kept (per container)
+
     def __init__(self, rules: RulesRepository) -> None:
         self._rules = rules
+        self._sources: dict[tuple[str, str, int, str], str] = {}
 
     def active_source(self, connection_id: str, direction: RuleDirection) -> tuple[int, str]:
-        active = self._rules.active(connection_id, direction)
-        if active is None:
+        """One consistent read of the pointer per call (a publish takes effect on the next change); the version's
+        source is read once and kept, checked by its digest."""
+        pointer = self._rules.active_pointer(connection_id, direction)
+        if pointer is None or pointer.version == GENERATED_VERSION:
             return GENERATED_VERSION, _defaults(direction)
-        return active.version, active.source
+        key = (connection_id, direction, pointer.version, pointer.sha256)
+        source = self._sources.get(key)
+        if source is None:
+            source = self._rules.get(connection_id, direction, pointer.version).source
+            if len(self._sources) >= self.CACHED:
+                self._sources.pop(next(iter(self._sources)))
+            self._sources[key] = source
+        return pointer.version, source
 
 
 def _checker(deps: Deps) -> RuleChecker:
