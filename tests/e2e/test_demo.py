@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from twinbridge_tools.cli.demo import STEPS
+from twinbridge_tools.cli.demo import STATUS_STEP, STEPS, steps_for
 from twinbridge_tools.local.aws import free_port
 
 pytestmark = pytest.mark.e2e
@@ -49,6 +49,54 @@ def test_scripted_demo_completes_every_step_and_exits_zero(tmp_path):
         "printer-log.txt is on work item" in result.stdout and "toner-quote.txt is on ACME-1 in Jira" in result.stdout
     )
     assert f"All {len(STEPS)} steps done" in result.stdout and "Ctrl-C stops" not in result.stdout
+    assert STATUS_STEP not in result.stdout and "script mode" not in result.stdout  # basic mode is the default
+
+
+def test_scripted_demo_in_script_mode_maps_the_status_both_ways(tmp_path):
+    """'make run ARGS="--scripted --mode script"': a script-mode connection, a status map published on each node,
+    and the sixth step: Jira In Progress -> Azure DevOps Active, Azure DevOps Closed -> Jira Done."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twinbridge_tools.cli.main",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "dev",
+            "--scripted",
+            "--mode",
+            "script",
+            "--public-port",
+            str(free_port()),
+            "--private-port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    steps = steps_for("script")
+    assert len(steps) == len(STEPS) + 1 and steps[-1] == STATUS_STEP
+    for number, title in enumerate(steps, start=1):
+        assert f"[{number}/{len(steps)}] {title}" in result.stdout, output
+    assert len(re.findall(r"^      done in \d+\.\d s$", result.stdout, re.MULTILINE)) == len(steps), output
+    assert "active on both nodes, in script mode" in result.stdout, output  # the demo read each node's connection
+    for node in ("private", "public"):
+        assert re.search(rf"^      {node} node: incoming rules version 1 published \(the defaults plus ",
+                         result.stdout, re.MULTILINE), output
+    # the basic steps still pass: the published rules keep the defaults (summary, comments, attachments, ...)
+    assert "Ben Okafor (beta) wrote: Toner ordered" in result.stdout
+    assert "toner-quote.txt is on ACME-1 in Jira" in result.stdout
+    status_step = result.stdout.split(f"[{len(steps)}/{len(steps)}] {STATUS_STEP}")[1]
+    assert 'Ana Pérez moved ACME-1 to "In Progress" in Jira' in status_step, output
+    assert re.search(r'work item \d+ is "Active" in Azure DevOps \(In Progress -> Active\)', status_step), output
+    assert re.search(r'Ben Okafor moved work item \d+ to "Closed" in Azure DevOps', status_step), output
+    assert 'ACME-1 is "Done" in Jira (Closed -> Done)' in status_step, output
+    assert f"All {len(steps)} steps done" in result.stdout and "Ctrl-C stops" not in result.stdout
 
 
 def test_scripted_without_trackers_is_refused_before_any_node_starts(tmp_path):

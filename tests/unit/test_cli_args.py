@@ -222,3 +222,41 @@ def test_rules_commands_refuse_incomplete_or_wrong_arguments(argv, capsys):
     with pytest.raises(SystemExit) as exited:
         parse(*argv)
     assert exited.value.code == 2 and capsys.readouterr().err
+
+
+# --- 'twinbridge dev --mode': the demo connection's mode ----------------------------------------------------
+
+
+def test_dev_mode_is_basic_unless_script_is_asked_for():
+    assert parse("dev")["mode"] == "basic"
+    assert parse("dev", "--mode", "basic")["mode"] == "basic"
+    scripted = parse("dev", "--scripted", "--mode", "script", "--public-port", "8810")
+    assert (scripted["mode"], scripted["scripted"], scripted["public_port"]) == ("script", True, 8810)
+    assert parse("dev", "--mode", "script", "--scripted")["mode"] == "script"  # in any order
+
+
+def test_dev_mode_must_be_basic_or_script(capsys):
+    with pytest.raises(SystemExit) as exited:
+        parse("dev", "--mode", "scripted")
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "--mode" in err and "'basic', 'script'" in err
+
+
+def test_dev_help_explains_the_script_mode_demo(capsys):
+    with pytest.raises(SystemExit):
+        parse("dev", "--help")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--mode {basic,script}" in out and "status map" in out and "(default: basic)" in out
+
+
+@pytest.mark.parametrize("without_demo", ["--no-demo", "--no-trackers"])
+def test_dev_mode_script_without_the_demo_is_refused_before_spawning_anything(without_demo, tmp_path, capsys,
+                                                                              monkeypatch):
+    monkeypatch.setattr(dev, "spawn_node", lambda *a, **k: pytest.fail("a node was spawned"))
+    state = tmp_path / "state"
+    code = main(["--state-dir", str(state), "dev", "--mode", "script", without_demo,
+                 "--public-port", str(free_port()), "--private-port", str(free_port())])
+    err = capsys.readouterr().err
+    assert code == 2 and "--mode script sets the mode of the demo's connection" in err
+    assert "connection initiate ... --mode script" in err and "Traceback" not in err
+    assert not state.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ STEPS = (
     "Jira attachment -> Azure DevOps",
     "Azure DevOps attachment -> Jira",
 )
+STATUS_STEP = "Jira status -> Azure DevOps state and back"
+MODES = ("basic", "script")
 PUBLIC_SHORT, PRIVATE_SHORT = "acme", "beta"
 _T = TypeVar("_T")
 
@@ -35,12 +38,45 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
+def steps_for(mode: str = "basic") -> tuple[str, ...]:
+    """The steps the story tells for a connection in ``mode``: script mode adds the mapped status change."""
+    return (*STEPS, STATUS_STEP) if mode == "script" else STEPS
+
+
+# Script mode: each node's incoming rules are the generated defaults (twinbridge.scripting.defaults.INCOMING: summary,
+# description, labels, type, comments, attachments keep syncing as in basic mode) plus a status map. A status the map
+# does not know fails that twin at the lookup's line (see 'twinbridge sync errors') instead of guessing.
+JIRA_TO_ADO_STATES = {"To Do": "New", "In Progress": "Active", "Done": "Closed"}
+ADO_TO_JIRA_STATES = {"New": "To Do", "Active": "In Progress", "Resolved": "Done", "Closed": "Done"}
+STATUS_RULES_NOTE = "twinbridge dev --mode script: the generated incoming rules plus a status map"
+
+
+def status_rules(states: dict[str, str], source: str, target: str) -> str:
+    """The incoming rules the demo publishes on the node whose tracker is ``target``: the defaults plus ``states``."""
+    return f'''\
+# Published by the twinbridge dev demo (--mode script): the generated incoming rules plus a status map,
+# {source} -> {target}. A status missing from STATES fails that twin at the lookup.
+STATES = {json.dumps(states)}
+
+def incoming(replica, local, ctx):
+    return {{
+        "summary": replica["summary"],
+        "description": replica["description"],
+        "labels": replica["labels"],
+        "type": replica["type"],
+        "comments": "merge",
+        "attachments": "merge",
+        "status": lookup(STATES, replica["status"]),
+    }}
+'''
+
+
 class DemoStepError(CliError):
     """A step of the story did not complete: names the step, what it waited for and where the logs are."""
 
-    def __init__(self, number: int, detail: str, logs: list[Path]) -> None:
+    def __init__(self, number: int, detail: str, logs: list[Path], steps: tuple[str, ...] = STEPS) -> None:
         where = ", ".join(str(path) for path in logs)
-        super().__init__(f"demo step {number}/{len(STEPS)} '{STEPS[number - 1]}' failed: {detail}\n"
+        super().__init__(f"demo step {number}/{len(steps)} '{steps[number - 1]}' failed: {detail}\n"
                          f"  node logs: {where}", exit_code=1)
         self.step = number
 
@@ -91,10 +127,14 @@ class Story:
     """Runs the steps in order, printing each with how long it took; the first one that fails raises DemoStepError."""
 
     def __init__(self, public: DemoNode, private: DemoNode, *, step_timeout: float = STEP_TIMEOUT,
-                 out: Callable[[str], None] = _say) -> None:
+                 out: Callable[[str], None] = _say, mode: str = "basic") -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.public, self.private = public, private
         self.step_timeout = step_timeout
         self.out = out
+        self.mode = mode
+        self.steps = steps_for(mode)
         self._step = 0
 
     def run(self) -> StoryResult:
@@ -105,6 +145,8 @@ class Story:
 
         with self.step(1):
             connection_id = self._connect()
+            if self.mode == "script":
+                self._publish_status_rules(connection_id)
 
         with self.step(2):
             issue = self._act(lambda: jira.create_item(self.public.project, ItemFields(
@@ -161,12 +203,16 @@ class Story:
                 "Jira",
             )
 
+        if self.mode == "script":
+            with self.step(6):
+                self._status_round_trip(jira, issue, ado, work_item, ana, ben)
+
         return StoryResult(connection_id, issue, work_item, time.monotonic() - started)
 
     @contextmanager
     def step(self, number: int) -> Iterator[None]:
         self._step = number
-        self.out(f"\n[{number}/{len(STEPS)}] {STEPS[number - 1]}")
+        self.out(f"\n[{number}/{len(self.steps)}] {self.steps[number - 1]}")
         started = time.monotonic()
         yield
         self.out(f"      done in {time.monotonic() - started:.1f} s")
@@ -182,6 +228,7 @@ class Story:
                     "remote_short_name": PRIVATE_SHORT,
                     "project": self.public.project,
                     "partner_url": None,
+                    **({"mode": "script"} if self.mode == "script" else {}),
                 },
             )
         )
@@ -202,8 +249,52 @@ class Story:
                 f"the connection to be active on the {node.name} node",
                 functools.partial(_connection_active, node, connection_id),
             )
-        self.out("      active on both nodes")
+        if self.mode == "script":
+            modes = {node.name: self._act(functools.partial(_connection_mode, node, connection_id))
+                     for node in (self.public, self.private)}
+            if set(modes.values()) != {"script"}:
+                raise self._failure(f"the connection should be in script mode on both nodes, but is {modes}")
+            self.out("      active on both nodes, in script mode")
+        else:
+            self.out("      active on both nodes")
         return connection_id
+
+    def _publish_status_rules(self, connection_id: str) -> None:
+        """Each node's incoming rules: the defaults plus the status map from its partner's tracker to its own."""
+        for node, states, source, target in (
+            (self.private, JIRA_TO_ADO_STATES, "Jira status", "Azure DevOps state"),
+            (self.public, ADO_TO_JIRA_STATES, "Azure DevOps state", "Jira status"),
+        ):
+            base = f"/admin/v1/connections/{connection_id}/rules/incoming"
+            saved = self._act(functools.partial(
+                node.admin.request, "POST", base,
+                {"source": status_rules(states, source, target), "note": STATUS_RULES_NOTE},
+            ))["rules"]
+            errors = [d for d in saved.get("diagnostics", []) if d.get("severity") == "error"]
+            if errors:
+                raise self._failure(f"the {node.name} node's incoming rules do not check: {errors}")
+            published = self._act(functools.partial(
+                node.admin.request, "POST", f"{base}/publish", {"version": saved["version"]}
+            ))["rules"]
+            mapping = ", ".join(f"{name} -> {value}" for name, value in states.items())
+            self.out(f"      {node.name} node: incoming rules version {published['version']} published"
+                     f" (the defaults plus {source} -> {target}: {mapping})")
+
+    def _status_round_trip(self, jira: TrackerClient, issue: TrackerItem, ado: TrackerClient,
+                           work_item: TrackerItem, ana: str, ben: str) -> None:
+        """Ana moves the issue in Jira, the work item follows; Ben closes the work item, the issue follows."""
+        for who, source, item, status, target, copy, expected, source_name, target_name in (
+            (ana, jira, issue, "In Progress", ado, work_item, JIRA_TO_ADO_STATES["In Progress"], "Jira",
+             "Azure DevOps"),
+            (ben, ado, work_item, "Closed", jira, issue, ADO_TO_JIRA_STATES["Closed"], "Azure DevOps", "Jira"),
+        ):
+            self._act(functools.partial(source.change_status, item.key, status))
+            self.out(f'      {who} moved {_name(item)} to "{status}" in {source_name}')
+            self._wait(
+                f'{_name(copy)} to be "{expected}" in {target_name}',
+                functools.partial(_has_status, target, copy.key, expected),
+            )
+            self.out(f'      {_name(copy)} is "{expected}" in {target_name} ({status} -> {expected})')
 
     def _transfer(
         self,
@@ -254,28 +345,40 @@ class Story:
             time.sleep(0.3)
 
     def _failure(self, detail: str) -> DemoStepError:
-        return DemoStepError(self._step, detail, [self.public.log, self.private.log])
+        return DemoStepError(self._step, detail, [self.public.log, self.private.log], self.steps)
 
 
 def run_demo(
-    public: DemoNode, private: DemoNode, *, scripted: bool, state_dir: str | None, step_timeout: float = STEP_TIMEOUT
+    public: DemoNode,
+    private: DemoNode,
+    *,
+    scripted: bool,
+    state_dir: str | None,
+    step_timeout: float = STEP_TIMEOUT,
+    mode: str = "basic",
 ) -> StoryResult:
     """Tell the story; with ``scripted`` print a summary, otherwise how to carry on by hand. Raises DemoStepError."""
     out = _say
-    out("Demo: connect the two nodes, then sync one issue between Jira (public node) and Azure DevOps (private node).")
-    result = Story(public, private, step_timeout=step_timeout, out=out).run()
-    out(f"\nAll {len(STEPS)} steps done in {result.seconds:.1f} s.")
+    out("Demo: connect the two nodes, then sync one issue between Jira (public node) and Azure DevOps (private node)."
+        if mode == "basic" else
+        "Demo: connect the two nodes in script mode, publish a status map on each, then sync one issue between Jira"
+        " (public node) and Azure DevOps (private node), its status included.")
+    story = Story(public, private, step_timeout=step_timeout, out=out, mode=mode)
+    result = story.run()
+    out(f"\nAll {len(story.steps)} steps done in {result.seconds:.1f} s.")
     try:
         twins = public.admin.request("GET", f"/admin/v1/sync/twins?item={result.issue.key}")["twins"]
         out(f"\n$ twinbridge --node public sync status {result.issue.key}\n{render.twin_details(twins)}")
     except CliError as exc:
         out(f"(sync status of {result.issue.key} unavailable: {exc.message})")
     if not scripted:
-        out(carry_on(public, private, result, state_dir))
+        out(carry_on(public, private, result, state_dir, mode))
     return result
 
 
-def carry_on(public: DemoNode, private: DemoNode, result: StoryResult, state_dir: str | None) -> str:
+def carry_on(
+    public: DemoNode, private: DemoNode, result: StoryResult, state_dir: str | None, mode: str = "basic"
+) -> str:
     """What to try next, with the real URLs, credentials and keys of this run."""
     cli = "twinbridge" + (f" --state-dir {state_dir}" if state_dir else "")
     ana, ben = public.person, private.person
@@ -308,14 +411,33 @@ The stack keeps running. Carry on by hand:
   {cli} --node private sync status {work_item}
   {cli} --node public  connection show {result.connection_id}
   {cli} --node private sync errors
+{_rules_hints(cli, result.connection_id) if mode == "script" else ""}\
   logs: {public.log}, {private.log}
 
 Ctrl-C stops both nodes.
 """
 
 
+def _rules_hints(cli: str, connection_id: str) -> str:
+    """In script mode: where the published status maps are, and how to change them."""
+    return f"""\
+  # the status maps the demo published (script mode); edit one and publish it to change the mapping
+  {cli} --node private rules show {connection_id} --direction incoming
+  {cli} --node public  rules history {connection_id} --direction incoming
+  {cli} --node public  rules edit {connection_id} --direction incoming
+"""
+
+
 def _connection_active(node: DemoNode, connection_id: str) -> bool:
     return bool(node.admin.request("GET", f"/admin/v1/connections/{connection_id}")["connection"]["status"] == "active")
+
+
+def _connection_mode(node: DemoNode, connection_id: str) -> str:
+    return str(node.admin.request("GET", f"/admin/v1/connections/{connection_id}")["connection"].get("mode", "basic"))
+
+
+def _has_status(client: TrackerClient, key: str, status: str) -> bool:
+    return client.get_item(key).status == status
 
 
 def _name(item: TrackerItem) -> str:

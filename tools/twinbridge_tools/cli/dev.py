@@ -246,14 +246,22 @@ def _last_words(log_path: Path, lines: int = 12) -> str:
 
 def run_dev(args) -> int:
     """Two nodes on loopback: a public one (Jira Cloud side) and a private one (Azure DevOps side), then the demo
-    (connect them, sync an issue) unless ``--no-demo``; ``--scripted`` exits after the demo, non-zero if it failed."""
+    (connect them, sync an issue) unless ``--no-demo``; ``--scripted`` exits after the demo, non-zero if it failed.
+    ``--mode script`` connects them in script mode and adds a status map to the demo (it needs the demo)."""
     directory = state_dir(args.state_dir)
     logs = directory / "logs"
     simulate = not getattr(args, "no_trackers", False)
     scripted = getattr(args, "scripted", False)
     demo = simulate and not getattr(args, "no_demo", False)
+    mode = getattr(args, "mode", "basic") or "basic"
     if scripted and not demo:
         raise CliError("--scripted runs the demo: it needs the simulated trackers and cannot go with --no-demo")
+    if mode != "basic" and not demo:
+        raise CliError(
+            f"--mode {mode} sets the mode of the demo's connection: it needs the demo (and its simulated trackers), so "
+            "it cannot go with --no-demo or --no-trackers; without the demo choose the mode with "
+            f"'twinbridge connection initiate ... --mode {mode}'"
+        )
     nodes = {
         "public": {"public": True, "port": args.public_port, "tracker": "jira-cloud", "project": "ACME"},
         "private": {"public": False, "port": args.private_port, "tracker": "azure-devops", "project": "BETA"},
@@ -317,8 +325,8 @@ def run_dev(args) -> int:
             )
         )
         if demo:
-            print(_header(nodes, logs), flush=True)
-            completed = _run_demo(nodes, logs, scripted, args.state_dir)
+            print(_header(nodes, logs, mode), flush=True)
+            completed = _run_demo(nodes, logs, scripted, args.state_dir, mode)
             if scripted:
                 return 0 if completed else 1
         else:
@@ -348,7 +356,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _run_demo(nodes: dict, logs: Path, scripted: bool, explicit_dir: str | None) -> bool:
+def _run_demo(nodes: dict, logs: Path, scripted: bool, explicit_dir: str | None, mode: str = "basic") -> bool:
     """The story of twinbridge_tools.cli.demo; False (after saying which step failed) when it did not complete."""
     from twinbridge_tools.cli.demo import DemoNode, DemoStepError, run_demo
 
@@ -357,7 +365,7 @@ def _run_demo(nodes: dict, logs: Path, scripted: bool, explicit_dir: str | None)
         for name in ("public", "private")
     )
     try:
-        run_demo(public, private, scripted=scripted, state_dir=explicit_dir)
+        run_demo(public, private, scripted=scripted, state_dir=explicit_dir, mode=mode)
         return True
     except DemoStepError as exc:
         print(f"\ntwinbridge: {exc.message}", file=sys.stderr, flush=True)
@@ -366,7 +374,7 @@ def _run_demo(nodes: dict, logs: Path, scripted: bool, explicit_dir: str | None)
         return False
 
 
-def _header(nodes: dict, logs: Path) -> str:
+def _header(nodes: dict, logs: Path, mode: str = "basic") -> str:
     pub, priv = nodes["public"], nodes["private"]
     return f"""
 twinbridge local runtime is up (embedded AWS: moto server mode; no AWS account, no Docker)
@@ -374,7 +382,17 @@ twinbridge local runtime is up (embedded AWS: moto server mode; no AWS account, 
   public  node  http://127.0.0.1:{pub["port"]}   jira-cloud    peer routes open
   private node  http://127.0.0.1:{priv["port"]}   azure-devops  no peer routes: it only calls out (long-polls the public node)
   logs: {logs}/
-"""
+{_mode_line(mode)}"""
+
+
+def _mode_line(mode: str) -> str:
+    """Script mode only (basic mode's header is unchanged): what the demo's connection does differently."""
+    if mode != "script":
+        return ""
+    return (
+        "  demo connection: script mode (--mode script): each node publishes incoming rules with a status map\n"
+        "  (Jira In Progress -> Azure DevOps Active, Azure DevOps Closed -> Jira Done)\n"
+    )
 
 
 def _trackers(nodes: dict) -> str:
@@ -403,6 +421,9 @@ From a second shell, connect them with an invitation (the private side has no UR
   twinbridge --node private connection list
   twinbridge --node private connection test <ID>     # remote ping OK
   twinbridge --node public  connection test <ID>     # remote test skipped: the partner is private
+
+Add --mode script to 'connection initiate' for a script-mode connection (rules: twinbridge rules --help), or let
+the demo show one: twinbridge dev --mode script (make run ARGS="--mode script").
 
 Ctrl-C stops both nodes.
 """

@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the demo, then stop the nodes: exit 0 when every step completed, 1 naming the step that did not",
     )
+    dev.add_argument(
+        "--mode",
+        choices=["basic", "script"],
+        default="basic",
+        help="the demo connection's mode (default: basic). script: the invitation is created in script mode, each "
+        "node publishes incoming rules with a status map, and an extra step moves the issue to 'In Progress' in Jira "
+        "(the work item becomes 'Active') and closes the work item (the issue becomes 'Done')",
+    )
     dev_sub = dev.add_subparsers(dest="dev_command")
     single = command(dev_sub, "node", help="run one node in the foreground")
     single.add_argument("--name", required=True)
