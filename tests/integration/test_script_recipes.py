@@ -370,3 +370,41 @@ def pair_secret(user: str) -> str:
     from twinbridge_tools.convergence.pair import _secret
 
     return _secret(user)
+
+
+def test_a_required_field_default_lets_the_transition_validator_pass(pair):  # recipes 19, 21
+    pair.nodes[JIRA].sim.projects[PROJECT].required["Done"] = ("customfield_10200", "Resolution note")
+    publish(pair, JIRA, "incoming", ADO_TO_JIRA_STATES)
+    item = create(pair, JIRA, "Printer on fire")
+    pair.quiesce()
+    copy = copy_of(pair, JIRA, item)
+    pair.nodes[ADO].person.change_status(copy.key, "Closed")
+    pair.notify(ADO, copy.key)
+    pair.quiesce()
+    error = twin_error(pair, JIRA, f"alpha:{item.id}")
+    assert error is not None and "Resolution note is required" in error["reason"]  # the validator said no
+
+    fixed = ADO_TO_JIRA_STATES.replace(
+        '"status": lookup(STATES, replica["status"])}',
+        '"status": lookup(STATES, replica["status"]),\n'
+        '            "fields": {"customfield_10200": "Closed in Fabrikam"} if replica["status"] == "Closed" else {}}')
+    assert publish(pair, JIRA, "incoming", fixed) == 2  # the fix queues the failed twin again
+    pair.quiesce()
+    done = pair.nodes[JIRA].person.get_item(item.key)
+    assert done.status == "Done" and done.custom_fields["customfield_10200"] == "Closed in Fabrikam"
+
+
+def test_a_hidden_email_arrives_as_none_and_the_fallback_applies(pair):  # recipe 4, privacy settings
+    pair.nodes[JIRA].sim.add_user("zoe", "Zoe", "zoe@example.com", "s3", email_visible=False)
+    publish(pair, ADO, "incoming", '''
+def incoming(replica, local, ctx):
+    who = replica["assignee"]
+    log("assignee e-mail: %s" % (who["email"] if who else "-"))
+    user = users.by_email(who["email"]) if who and who["email"] else None
+    return {"summary": replica["summary"], "assignee": user or {"account_id": "ben@example.com"}}
+''')
+    item = create(pair, JIRA, "Printer on fire", assignee_account_id="zoe")
+    pair.quiesce()
+    replica_assignee = pair.nodes[JIRA].person.get_item(item.key).assignee
+    assert replica_assignee.account_id == "zoe" and replica_assignee.email is None
+    assert copy_of(pair, JIRA, item).assignee.email == "ben@example.com"

@@ -87,16 +87,19 @@ class JiraBase(LoopbackServer):
 
     def add_user(self, account_id: str, display_name: str, email: str, secret: str, *,
                  permissions: set[str] | frozenset[str] = ALL_PERMISSIONS, admin: bool = False,
-                 time_zone: str = "UTC") -> SimUser:
-        user = SimUser(account_id, display_name, email, secret, set(permissions), admin, time_zone)
+                 time_zone: str = "UTC", email_visible: bool = True) -> SimUser:
+        """``email_visible=False`` (Cloud): the profile hides its e-mail, so no answer shows it or finds by it."""
+        user = SimUser(account_id, display_name, email, secret, set(permissions), admin, time_zone, email_visible)
         self.users[account_id] = user
         return user
 
     def add_project(self, key: str, name: str | None = None, *,
                     issue_types: tuple[str, ...] = ("Task", "Bug", "Story", "Sub-task"), default_type: str = "Task",
                     statuses: tuple[str, ...] = ("To Do", "In Progress", "Done"),
-                    transitions: tuple[tuple[str, str], ...] | None = None) -> SimProject:
-        """Transitions are global ``(name, target)`` pairs, by default one to each status ("Start progress"…)."""
+                    transitions: tuple[tuple[str, str], ...] | None = None,
+                    required: dict[str, tuple[str, str]] | None = None) -> SimProject:
+        """Transitions are global ``(name, target)`` pairs, by default one to each status ("Start progress"…);
+        ``required`` maps a target status to the field (id, name) a validator wants filled on the issue first."""
         types = [(str(next(self._ids)), t, t.lower().startswith("sub")) for t in issue_types]
         pairs = transitions or tuple((f"Move to {s}", s) for s in statuses)
         project = SimProject(
@@ -104,6 +107,7 @@ class JiraBase(LoopbackServer):
             default_type_id=next(i for i, n, _ in types if n == default_type),
             statuses=[(str(next(self._ids)), s) for s in statuses],
             transitions=[(str(11 + 10 * n), name, target) for n, (name, target) in enumerate(pairs)],
+            required=dict(required or {}),
         )
         self.projects[key] = project
         return project
@@ -213,9 +217,12 @@ class JiraBase(LoopbackServer):
         avatars = {size: f"{self.base_url}/avatar/{user.account_id}?s={size}"
                    for size in ("48x48", "24x24", "16x16", "32x32")}
         if self.flavour == "cloud":
-            return {"self": f"{self.base_url}{self.api}/user?accountId={user.account_id}", "accountId": user.account_id,
+            data = {"self": f"{self.base_url}{self.api}/user?accountId={user.account_id}", "accountId": user.account_id,
                     "emailAddress": user.email, "avatarUrls": avatars, "displayName": user.display_name,
                     "active": True, "timeZone": user.time_zone, "accountType": "atlassian"}
+            if not user.email_visible:  # Cloud leaves the property out of every answer
+                del data["emailAddress"]
+            return data
         return {"self": f"{self.base_url}{self.api}/user?username={user.account_id}", "name": user.account_id,
                 "key": f"JIRAUSER{abs(hash(user.account_id)) % 100000}", "emailAddress": user.email,
                 "avatarUrls": avatars, "displayName": user.display_name, "active": True, "timeZone": user.time_zone}

@@ -164,6 +164,12 @@ class IssueRoutes(JiraBase):
         transition = next((t for t in self._transitions_for(issue, user) if t[0] == wanted), None)
         if transition is None:
             raise _Reply(400, f"Transition id '{wanted}' is not valid for this issue.")
+        needed = issue.project.required.get(transition[2])
+        given = ((request.json() or {}).get("fields") or {})
+        if needed is not None and issue.custom.get(needed[0]) in (None, "") and given.get(needed[0]) in (None, ""):
+            raise _Reply(400, errors={needed[0]: f"{needed[1]} is required."})
+        if needed is not None and given.get(needed[0]) not in (None, ""):
+            issue.custom[needed[0]] = given[needed[0]]
         before, issue.status = issue.status, transition[2]
         self._touch(issue)
         self._issue_event("jira:issue_updated", "issue_generic", user, issue,

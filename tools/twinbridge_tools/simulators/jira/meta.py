@@ -76,7 +76,8 @@ class MetaRoutes(JiraBase):
             if not (query or account):
                 raise _Reply(400, "One of 'query' or 'accountId' must be provided.")
             found = [u for u in self.users.values() if (account and u.account_id == account) or
-                     (query and query.casefold() in (u.email.casefold(), u.display_name.casefold()))]
+                     (query and query.casefold() in ((u.email.casefold() if u.email_visible else None),
+                                                     u.display_name.casefold()))]
         else:
             name = (request.param("username") or "").casefold()
             if not name:

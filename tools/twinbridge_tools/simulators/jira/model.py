@@ -48,6 +48,7 @@ class SimUser:
     permissions: set[str] = field(default_factory=lambda: set(ALL_PERMISSIONS))
     admin: bool = False
     time_zone: str = "UTC"
+    email_visible: bool = True  # Cloud: a profile whose e-mail is hidden by the user's privacy settings
 
 
 @dataclass
@@ -59,6 +60,8 @@ class SimProject:
     default_type_id: str
     statuses: list[tuple[str, str]]  # (id, name); the first is where issues start
     transitions: list[tuple[str, str, str]]  # (id, name, target status name): global transitions
+    # target status -> (field id, its name): a validator refusing the transition while the issue's field is empty
+    required: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
