@@ -408,3 +408,23 @@ def incoming(replica, local, ctx):
     replica_assignee = pair.nodes[JIRA].person.get_item(item.key).assignee
     assert replica_assignee.account_id == "zoe" and replica_assignee.email is None
     assert copy_of(pair, JIRA, item).assignee.email == "ben@example.com"
+
+
+def test_a_status_is_taken_only_from_a_given_local_state(pair):  # recipe 2
+    publish(pair, JIRA, "incoming", '''
+def incoming(replica, local, ctx):
+    changes = {"summary": replica["summary"]}
+    if local and local["status"] == "In Progress" and replica["status"] == "Closed":
+        changes["status"] = "Done"              # only work in progress is closed from the partner's side
+    return changes
+''')
+    jira, ado = pair.nodes[JIRA].person, pair.nodes[ADO].person
+    waiting, started = create(pair, JIRA, "Not started"), create(pair, JIRA, "Started")
+    jira.change_status(started.key, "In Progress")
+    pair.quiesce()
+    for item in (waiting, started):
+        ado.change_status(copy_of(pair, JIRA, item).key, "Closed")
+        pair.notify(ADO, copy_of(pair, JIRA, item).key)
+    pair.quiesce()
+    assert jira.get_item(waiting.key).status == "To Do"
+    assert jira.get_item(started.key).status == "Done"
