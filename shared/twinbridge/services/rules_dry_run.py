@@ -26,7 +26,7 @@ from twinbridge.services.deps import Deps
 from twinbridge.services.sync_in import target_for
 from twinbridge.sync import basic_rules
 from twinbridge.trackers.base import TrackerClient
-from twinbridge.trackers.dry_run import WriteCaptured
+from twinbridge.trackers.captured import WriteCaptured
 
 NEW_ITEM = "NEW"  # the key the requests after a create name: the tracker gives the real one when it creates it
 

@@ -11,7 +11,7 @@ from twinbridge.models.connection import Connection
 from twinbridge.models.replica import FieldClock, Replica
 from twinbridge.models.tracker import TrackerComment, TrackerItem
 from twinbridge.models.twin import ScriptFailure, Twin
-from twinbridge.observability import logger
+from twinbridge.observability import logger, metrics
 from twinbridge.scripting.engine import Direction, HelperError, Outcome, ScriptError
 from twinbridge.services.deps import Deps
 from twinbridge.sync import basic_rules, script_rules
@@ -138,6 +138,8 @@ def _result_error(problem: Exception, version: int) -> ScriptError:
 
 
 def script_failure(error: ScriptError) -> ScriptFailure:
+    """The failure as the twin records it; counted as the ``ScriptErrors`` metric (alarmed when many twins fail)."""
+    metrics.add_metric(name="ScriptErrors", unit="Count", value=1)
     kind = error.kind if error.kind in ("error", "limit", "defer") else "error"
     return ScriptFailure(kind=kind, rules_version=error.rules_version, line=error.line, column=error.column,
                          frame=error.frame[:8000])

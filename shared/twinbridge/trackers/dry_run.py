@@ -8,37 +8,18 @@ Exception`` on the client's retry path can take a captured write for a failure a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from twinbridge.trackers.base import TrackerClient
+from twinbridge.trackers.captured import CapturedRequest, WriteCaptured
 from twinbridge.trackers.credentials import TrackerCredentials
 from twinbridge.trackers.factory import build_client
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_LIMIT = 256_000
-
-
-@dataclass(frozen=True)
-class CapturedRequest:
-    """A write the client built and did not send: method, URL and body (JSON decoded; other bodies described)."""
-
-    method: str
-    url: str
-    content_type: str
-    body: Any
-
-    def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "url": self.url, "content_type": self.content_type, "body": self.body}
-
-
-class WriteCaptured(BaseException):  # not an error: the end of a dry-run client call
-    def __init__(self, request: CapturedRequest) -> None:
-        super().__init__(f"{request.method} {request.url} captured")
-        self.request = request
 
 
 class _CaptureWrites(HTTPAdapter):
