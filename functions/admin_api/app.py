@@ -35,7 +35,7 @@ from twinbridge.models.sync_admin import (
     TwinStatusResponse,
 )
 from twinbridge.observability import logger, metrics
-from twinbridge.services import connections, invitations, rotation, rules, rules_dry_run, sync_admin
+from twinbridge.services import connections, invitations, rotation, rules, sync_admin
 from twinbridge.wiring import wiring
 
 app = APIGatewayHttpResolver()
@@ -315,4 +315,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 def dry_run_rules(connection_id: str, direction: str) -> dict:
     connection_id, side = _connection_id(connection_id), rules.parse_direction(direction)
     body = parse_body(app.current_event, DryRunRequest)
+    from twinbridge.services import rules_dry_run  # the sync engine's modules: loaded by the calls that need them
+
     return rules_dry_run.dry_run(wiring(), connection_id, side, body).model_dump(mode="json")

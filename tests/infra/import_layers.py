@@ -35,7 +35,9 @@ RESTRICTED = {
     "urllib3": {"trackers", "peers", "twinbridge_tools"},
     "aws_lambda_powertools": {"functions", "wiring", "http", "services", "store", "observability", "trackers",
                               "peers", "twinbridge_tools"},
-    "importlib": {"twinbridge_tools.local"},  # the local runtime loads handlers from template.yaml's CodeUri
+    # the local runtime loads handlers from template.yaml's CodeUri; the script runner only locates starlark
+    # (find_spec) to hand its path to the worker, without loading it
+    "importlib": {"twinbridge_tools.local", "scripting"},
 }
 
 

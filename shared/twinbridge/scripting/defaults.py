@@ -4,7 +4,7 @@ script changes nothing until an admin edits them. Basic mode is these rules, loc
 
 from __future__ import annotations
 
-from twinbridge.scripting.engine import Direction
+from twinbridge.scripting.contract import Direction
 
 OUTGOING = '''\
 # What of a local item goes to the partner. `replica` is what basic mode would send; edit it and return it,

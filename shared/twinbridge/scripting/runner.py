@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -16,14 +17,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import starlark
-
 import twinbridge
 from twinbridge.scripting import protocol
-from twinbridge.scripting.engine import (
+from twinbridge.scripting.contract import (
     HELPER_CALLS,
     HOST_HELPERS,
     LOG_LINES,
+    MEMORY_MIB,
     MESSAGE_LIMIT,
     SOFT_DEADLINE,
     Diagnostic,
@@ -34,7 +34,6 @@ from twinbridge.scripting.engine import (
     Outcome,
     ScriptError,
 )
-from twinbridge.scripting.worker import MEMORY_MIB
 
 HARD_DEADLINE = 1.0  # seconds of one call, helper round trips included
 START_TIMEOUT = 10.0  # seconds from spawning a worker to its first answer
@@ -44,7 +43,8 @@ WORKER_MODULE = "twinbridge.scripting.worker"
 def worker_env() -> dict[str, str]:
     """All the worker gets of an environment: where Python finds twinbridge and starlark, and no Rust backtraces.
     Nothing of this process's own (AWS_* credentials, table names, secrets' ARNs) reaches it."""
-    packages = [Path(module.__file__ or "").resolve().parents[1] for module in (twinbridge, starlark)]
+    found = importlib.util.find_spec("starlark")  # located, not loaded: this process never runs a script
+    packages = [Path(origin).resolve().parents[1] for origin in (twinbridge.__file__, found and found.origin) if origin]
     paths = dict.fromkeys(str(path) for path in [*packages, *map(Path, filter(None, sys.path))] if path.exists())
     return {"PYTHONPATH": os.pathsep.join(paths), "PYTHONSAFEPATH": "1", "PYTHONDONTWRITEBYTECODE": "1",
             "RUST_BACKTRACE": "0"}

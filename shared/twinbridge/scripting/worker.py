@@ -22,9 +22,9 @@ from dataclasses import asdict
 from typing import Any
 
 from twinbridge.scripting import protocol
-from twinbridge.scripting.engine import HelperError, Script, ScriptError, check
+from twinbridge.scripting.contract import MEMORY_MIB, HelperError, ScriptError
+from twinbridge.scripting.engine import Script, check
 
-MEMORY_MIB = 256
 CACHE_SIZE = 32
 RSS_EVERY = 64  # check_cancelled calls between two reads of the resident size
 _PAGE = os.sysconf("SC_PAGE_SIZE")

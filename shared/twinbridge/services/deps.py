@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from twinbridge.models.jobs import Job
     from twinbridge.models.rules import RuleDirection
     from twinbridge.peers.partner import PartnerNode, PeerClient
-    from twinbridge.scripting.engine import Diagnostic, Direction
+    from twinbridge.scripting.contract import Diagnostic, Direction
     from twinbridge.scripting.runner import GuardedRunner
     from twinbridge.store.blobs import AttachmentBucket
     from twinbridge.store.connections import ConnectionRepository

@@ -93,7 +93,7 @@ def _checker(deps: Deps) -> RuleChecker:
 
 
 def _engine() -> str:
-    from twinbridge.scripting.engine import ENGINE
+    from twinbridge.scripting.contract import ENGINE
 
     return ENGINE
 

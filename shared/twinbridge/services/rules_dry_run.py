@@ -20,7 +20,7 @@ from twinbridge.models.replica import FieldClock, ItemIdentity, Replica, message
 from twinbridge.models.rules import DryRunRequest, DryRunRequestView, DryRunResponse, RuleDirection
 from twinbridge.models.tracker import TrackerItem
 from twinbridge.models.twin import Twin
-from twinbridge.scripting.engine import ScriptError
+from twinbridge.scripting.contract import ScriptError
 from twinbridge.services import rules, sync_scripts
 from twinbridge.services.deps import Deps
 from twinbridge.services.sync_in import target_for

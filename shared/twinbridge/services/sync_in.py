@@ -37,7 +37,7 @@ from twinbridge.models.twin import AttachmentLink, CommentLink, CreateClaim, Fie
 from twinbridge.observability import logger
 from twinbridge.peers.transfer import TransferPolicy, fetch_verified
 from twinbridge.richtext.policy import safe_filename
-from twinbridge.scripting.engine import Deferred, ScriptError
+from twinbridge.scripting.contract import Deferred, ScriptError
 from twinbridge.services import messaging, sync_scripts
 from twinbridge.services.deps import Deps
 from twinbridge.sync import basic_rules, script_rules

@@ -22,7 +22,7 @@ from twinbridge.models.replica import (
 from twinbridge.models.tracker import TrackerItem
 from twinbridge.models.twin import FieldState, ScriptFailure, StagedAttachment, Twin, TwinError
 from twinbridge.observability import logger
-from twinbridge.scripting.engine import ScriptError
+from twinbridge.scripting.contract import ScriptError
 from twinbridge.services import attachments, messaging, sync_scripts
 from twinbridge.services.deps import Deps
 from twinbridge.sync import basic_rules

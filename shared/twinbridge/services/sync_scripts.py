@@ -12,7 +12,7 @@ from twinbridge.models.replica import FieldClock, Replica
 from twinbridge.models.tracker import TrackerComment, TrackerItem
 from twinbridge.models.twin import ScriptFailure, Twin
 from twinbridge.observability import logger, metrics
-from twinbridge.scripting.engine import Direction, HelperError, Outcome, ScriptError
+from twinbridge.scripting.contract import Direction, HelperError, Outcome, ScriptError
 from twinbridge.services.deps import Deps
 from twinbridge.sync import basic_rules, script_rules
 from twinbridge.trackers.base import TrackerClient
