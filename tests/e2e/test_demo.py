@@ -16,26 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_scripted_demo_completes_every_step_and_exits_zero(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "twinbridge_tools.cli.main",
-            "--state-dir",
-            str(tmp_path / "state"),
-            "dev",
-            "--scripted",
-            "--public-port",
-            str(free_port()),
-            "--private-port",
-            str(free_port()),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    result = run_demo(tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     for number, title in enumerate(STEPS, start=1):
@@ -55,28 +36,7 @@ def test_scripted_demo_completes_every_step_and_exits_zero(tmp_path):
 def test_scripted_demo_in_script_mode_maps_the_status_both_ways(tmp_path):
     """'make run ARGS="--scripted --mode script"': a script-mode connection, a status map published on each node,
     and the sixth step: Jira In Progress -> Azure DevOps Active, Azure DevOps Closed -> Jira Done."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "twinbridge_tools.cli.main",
-            "--state-dir",
-            str(tmp_path / "state"),
-            "dev",
-            "--scripted",
-            "--mode",
-            "script",
-            "--public-port",
-            str(free_port()),
-            "--private-port",
-            str(free_port()),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    result = run_demo(tmp_path, "--mode", "script")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     steps = steps_for("script")
@@ -146,3 +106,11 @@ def test_a_step_that_cannot_complete_is_named_with_the_node_logs(tmp_path):
         str(tmp_path / "public.log") in caught.value.message and str(tmp_path / "private.log") in caught.value.message
     )
     assert lines == [f"\n[1/{len(STEPS)}] {STEPS[0]}"]  # the step was announced, and never reported done
+
+
+def run_demo(tmp_path, *options: str) -> subprocess.CompletedProcess:
+    """``twinbridge dev --scripted`` (the README's ``make run ARGS=--scripted``) with ``options``, to the end."""
+    command = [sys.executable, "-m", "twinbridge_tools.cli.main", "--state-dir", str(tmp_path / "state"), "dev",
+               "--scripted", *options, "--public-port", str(free_port()), "--private-port", str(free_port())]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})

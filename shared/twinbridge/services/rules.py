@@ -195,12 +195,19 @@ def publish(deps: Deps, connection_id: str, direction: RuleDirection, version: i
         target = deps.rules.get(connection_id, direction, version)
     if target.version == active:
         return _view(target, active, conn.mode)
+    return _activate(deps, conn.mode, target, active, author, "published")
+
+
+def _activate(deps: Deps, mode: Literal["basic", "script"], target: RuleVersion, active: int | None, author: str,
+              action: Literal["published", "rolled back"]) -> RulesView:
+    """Make ``target`` (checked: no errors) the active rules, and queue again the twins the old ones failed on."""
     _refuse_errors(target)
+    connection_id, direction = target.connection_id, target.direction
     deps.rules.publish(connection_id, direction, ActiveRules(version=target.version, sha256=target.sha256), active,
-                       author=author, at=utcnow(), action="published", note=target.note)
-    logger.info("rules published", extra={"connection_id": connection_id, "direction": direction,
-                                          "version": target.version, "previous": active})
-    view = _view(target.model_copy(update={"status": "published"}), target.version, conn.mode)
+                       author=author, at=utcnow(), action=action, note=target.note)
+    logger.info(f"rules {action}", extra={"connection_id": connection_id, "direction": direction,
+                                         "version": target.version, "previous": active})
+    view = _view(target.model_copy(update={"status": "published"}), target.version, mode)
     view.requeued = requeue_failed(deps, connection_id, direction)
     return view
 
@@ -240,14 +247,7 @@ def rollback(deps: Deps, connection_id: str, direction: RuleDirection, version: 
     if target.status != "retired":
         raise InvalidRequestError(f"{direction} rules version {version} is a draft that was never published: "
                                   "publish it instead of rolling back to it")
-    _refuse_errors(target)
-    deps.rules.publish(connection_id, direction, ActiveRules(version=target.version, sha256=target.sha256), active,
-                       author=author, at=utcnow(), action="rolled back", note=target.note)
-    logger.info("rules rolled back", extra={"connection_id": connection_id, "direction": direction,
-                                            "version": target.version, "previous": active})
-    view = _view(target.model_copy(update={"status": "published"}), target.version, conn.mode)
-    view.requeued = requeue_failed(deps, connection_id, direction)
-    return view
+    return _activate(deps, conn.mode, target, active, author, "rolled back")
 
 
 def history(deps: Deps, connection_id: str, direction: RuleDirection, limit: int = 20,
