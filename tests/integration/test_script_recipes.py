@@ -217,6 +217,14 @@ def incoming(replica, local, ctx):
     assert copy_of(pair, ADO, mine).assignee.account_id == "ben-jira"
     assert copy_of(pair, ADO, nobody).assignee.account_id == "triage"
 
+    more = [ado.create_item(PROJECT, ItemFields(type="Task", summary=f"Nobody's {n}")) for n in range(3)]
+    for item in more:
+        pair.notify(ADO, item.key)
+    pair.quiesce()
+    assert all(copy_of(pair, ADO, item).assignee.account_id == "triage" for item in more)
+    searches = [r for r in jira_sim.requests if r.path.endswith("/user/search")]
+    assert [r.param("query") for r in searches].count("triage@example.com") == 1  # looked up once, then cached
+
 
 def test_only_items_labelled_for_the_partner_are_shared_without_that_label(pair):  # recipes 8, 20
     publish(pair, JIRA, "outgoing", '''

@@ -5,6 +5,8 @@ a ``ScriptError`` naming the rules' version, line and column: it fails that twin
 
 from __future__ import annotations
 
+import time
+import weakref
 from typing import Any, Protocol
 
 from twinbridge.models.connection import Connection
@@ -38,10 +40,7 @@ class HostHelpers:
         if name in ("users.by_email", "users.by_id"):
             if self.client is None or not value:
                 return None
-            user = self.client.find_user(email=value) if name == "users.by_email" else \
-                self.client.find_user(account_id=value)
-            return None if user is None else {"account_id": user.account_id, "display_name": user.display_name,
-                                               "email": user.email}
+            return _cached_user(self.client, name, value)
         if name == "links.local":  # the partner's item id -> our copy of it, when synced
             twin = self.deps.twins.get(self.conn.id, f"{self.conn.remote_short_name}:{value}")
             return None if twin is None or twin.local is None else twin.local.model_dump(mode="json")
@@ -49,6 +48,28 @@ class HostHelpers:
             twin = self.deps.twins.find_by_local(self.conn.id, value)
             return None if twin is None or twin.remote is None else twin.remote.model_dump(mode="json")
         raise HelperError("unknown helper")
+
+
+USER_CACHE_SECONDS = 600
+_USER_CACHE_SIZE = 1000
+_users: weakref.WeakKeyDictionary[TrackerClient, dict[tuple[str, str], tuple[float, dict[str, Any] | None]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _cached_user(client: TrackerClient, name: str, value: str) -> dict[str, Any] | None:
+    """A user lookup, kept for ten minutes per client (rules look the same people up for every item)."""
+    cache = _users.setdefault(client, {})
+    key, now = (name, value.casefold()), time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < USER_CACHE_SECONDS:
+        return hit[1]
+    user = client.find_user(email=value) if name == "users.by_email" else client.find_user(account_id=value)
+    found = None if user is None else {"account_id": user.account_id, "display_name": user.display_name,
+                                       "email": user.email}
+    if len(cache) >= _USER_CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = (now, found)
+    return found
 
 
 def active_rules(deps: Deps, conn: Connection, direction: Direction) -> tuple[int, str]:
