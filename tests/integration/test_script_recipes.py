@@ -436,3 +436,20 @@ def incoming(replica, local, ctx):
     pair.quiesce()
     assert jira.get_item(waiting.key).status == "To Do"
     assert jira.get_item(started.key).status == "Done"
+
+
+def test_incoming_comments_with_the_rules_own_byline_and_the_project_types_in_ctx(pair):  # recipe 15 (byline)
+    publish(pair, ADO, "incoming", '''
+def incoming(replica, local, ctx):
+    kind = "User Story" if replica["type"] == "Story" and "User Story" in ctx["types"] else "Task"
+    return {"summary": replica["summary"], "type": kind,
+            "comments": {"merge": True, "byline": "From Contoso, {author} on {side}:"}}
+''')
+    item = pair.nodes[JIRA].person.create_item(PROJECT, ItemFields(type="Story", summary="Login page"))
+    pair.nodes[JIRA].person.add_comment(item.key, pair.text(JIRA, "Please check"))
+    pair.notify(JIRA, item.key)
+    pair.quiesce()
+    copy = copy_of(pair, JIRA, item)
+    (comment,) = pair.nodes[ADO].person.list_comments(copy.key)
+    assert copy.type == "User Story"
+    assert "From Contoso, Ana on alpha:" in comment.body.content and "Please check" in comment.body.content

@@ -5,6 +5,7 @@ a ``ScriptError`` naming the rules' version, line and column: it fails that twin
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import weakref
 from typing import Any, Protocol
@@ -115,13 +116,15 @@ def incoming_plan(deps: Deps, client: TrackerClient, conn: Connection, twin: Twi
                   logs: list[str] | None = None) -> tuple[basic_rules.Plan, script_rules.IncomingWrites]:
     """The writes the incoming rules ask for, as the basic plan writes them (same content policy, conflict rule
     and create fence), with the extras added; an ignored replica gets an empty plan."""
-    writes = incoming(deps, client, conn, twin, replica, local, rules, logs)
+    writes = incoming(deps, client, conn, twin, replica, local, rules, logs, target.issue_types)
     project = conn.project or ""
     if writes.project is not None and writes.project.casefold() != project.casefold():
         raise _result_error(ValueError(f"project {writes.project!r} is not one this connection creates items in "
                                        f"(allowed: {project})"), writes.rules_version)
     if writes.ignored:
         return basic_rules.Plan(), writes
+    if writes.byline is not None:
+        target = dataclasses.replace(target, byline=writes.byline)
     plan = basic_rules.plan(scripted_replica(replica, writes), twin, target, local, clocks=clocks, only=writes.taken,
                             comments=writes.comments, attachments=writes.attachments)
     script_rules.add_extras(plan, writes, local)
@@ -130,13 +133,13 @@ def incoming_plan(deps: Deps, client: TrackerClient, conn: Connection, twin: Twi
 
 def incoming(deps: Deps, client: TrackerClient, conn: Connection, twin: Twin, replica: Replica,
              local: TrackerItem | None, rules: tuple[int, str] | None = None,
-             logs: list[str] | None = None) -> script_rules.IncomingWrites:
+             logs: list[str] | None = None, types: list[str] | None = None) -> script_rules.IncomingWrites:
     """What the connection's incoming rules (or ``rules``: (version, source)) write for ``replica``."""
     local_view = script_rules.item_view(local, local.comments, twin) if local is not None else None
     rules = rules or active_rules(deps, conn, "incoming")
     args = [script_rules.replica_view(replica), local_view,
             script_rules.context(conn, twin, first_sync=local is None, rules_version=rules[0],
-                                 direction="incoming")]
+                                 direction="incoming", types=types)]
     value = _run(deps, client, conn, rules, "incoming", args, twin.twin_id, logs)
     try:
         return script_rules.incoming_result(value, rules_version=rules[0])

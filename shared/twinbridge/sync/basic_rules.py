@@ -37,6 +37,7 @@ SUMMARY_LIMIT = 255  # Jira's summary and Azure DevOps' System.Title (a String f
 LABEL_LIMIT = 255  # a Jira label holds at most 255 characters
 TYPE_LIMIT = 255
 REASON_LIMIT = 200
+BYLINE = "{author} ({side}) wrote:"
 
 
 def marker_for(connection_id: str, twin_id: str) -> str:
@@ -167,6 +168,7 @@ class Target:
     default_type: str | None
     remote_short_name: str
     labels_allow_spaces: bool
+    byline: str = BYLINE  # script mode may set its own ({author}, {side}); "" posts the comment without one
 
 
 def choose_type(wanted: str, target: Target) -> str:
@@ -213,10 +215,14 @@ def render(body: dict[str, Any] | None, target: Target, losses: list[str], what:
     return NativeText(format=target.text_format, content=converted.content)
 
 
-def byline_for(comment: ReplicaComment, target: Target) -> Paragraph:
-    """"Name (side) wrote:" in bold, on one line: the name cannot carry line breaks or bidi tricks to fake another."""
+def byline_for(comment: ReplicaComment, target: Target) -> Paragraph | None:
+    """"Name (side) wrote:" in bold, on one line: the name cannot carry line breaks or bidi tricks to fake another.
+    The words come from ``target.byline`` with ``{author}`` and ``{side}`` replaced (no other formatting)."""
+    if not target.byline:
+        return None
     who = clean_line(comment.author.display_name, NAME_LIMIT) if comment.author else ""
-    words = f"{who or 'Someone'} ({target.remote_short_name}) wrote:"
+    words = clean_line(target.byline.replace("{author}", who or "Someone").replace("{side}", target.remote_short_name),
+                       NAME_LIMIT * 2)
     return Paragraph(children=[Text(words, marks=(Mark("strong"),))])
 
 

@@ -72,9 +72,11 @@ def replica_view(replica: Replica) -> dict[str, Any]:
 
 
 def context(conn: Connection, twin: Twin | None, *, first_sync: bool, rules_version: int,
-            direction: str) -> dict[str, Any]:
-    """``ctx``: where the script runs. ``twin`` gives recipe 17 (the remote key/URL written into a local field)."""
+            direction: str, types: list[str] | None = None) -> dict[str, Any]:
+    """``ctx``: where the script runs. ``twin`` gives recipe 17 (the remote key/URL written into a local field);
+    ``types`` (incoming) the local project's issue types, to choose one that exists."""
     return {
+        "types": list(types or []),
         "direction": direction,
         "first_sync": first_sync,
         "rules_version": rules_version,
@@ -134,6 +136,7 @@ class IncomingWrites:
     assignee_set: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
     comments: bool = False
+    byline: str | None = None  # the comments' byline template when the rules chose one
     attachments: bool = False
     ignored: bool = False  # the script returned None: this replica is acknowledged and nothing is written
     rules_version: int = 0
@@ -167,7 +170,7 @@ def incoming_result(value: Any, rules_version: int = 0) -> IncomingWrites:
         writes.assignee_set = True
         writes.assignee = _assignee(value["assignee"])
     writes.fields = _fields(value.get("fields"))
-    writes.comments = _policy(value, "comments")
+    writes.comments, writes.byline = _comments(value.get("comments", "none"))
     writes.attachments = _policy(value, "attachments")
     return writes
 
@@ -245,6 +248,17 @@ def _fields(value: Any) -> dict[str, Any]:
         if len(repr(entry)) > VALUE_LIMIT:
             raise ScriptResultError(f"incoming: the value of field {key!r} is too large")
     return dict(value)
+
+
+def _comments(policy: Any) -> tuple[bool, str | None]:
+    """``"merge"``, ``"none"``, or ``{"merge": True, "byline": "{author} ({side}) wrote:"}`` (``""``: no byline)."""
+    if isinstance(policy, dict):
+        unknown = sorted(str(key) for key in policy if key not in ("merge", "byline"))
+        byline = policy.get("byline")
+        if unknown or not isinstance(policy.get("merge", True), bool) or not isinstance(byline, (str, type(None))):
+            raise ScriptResultError('incoming: comments must be "merge", "none" or {"merge": True, "byline": "..."}')
+        return bool(policy.get("merge", True)), None if byline is None else byline[:200]
+    return _policy({"comments": policy}, "comments"), None
 
 
 def _policy(value: dict[str, Any], key: str) -> bool:

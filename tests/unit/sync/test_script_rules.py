@@ -96,3 +96,16 @@ def test_only_the_fields_a_rule_names_are_planned_and_the_extras_join_the_update
     assert plan.update.priority == "High" and plan.update.custom_fields == {"customfield_10016": 3}
     assert plan.update.description is not None  # a plain string becomes paragraphs in the tracker's format
     assert writes.status == "In Progress" and not plan.comments_add
+
+
+def test_a_comment_byline_template_only_fills_author_and_side():
+    writes = incoming_result({"comments": {"merge": True, "byline": "{author.__class__} of {side}: {0}"}})
+    assert writes.comments and writes.byline == "{author.__class__} of {side}: {0}"
+    target = basic_rules.Target(text_format="adf", issue_types=["Task"], default_type="Task",
+                                remote_short_name="beta", labels_allow_spaces=False, byline=writes.byline)
+    byline = basic_rules.byline_for(replica_comment("c-1", "hi", author="Ana"), target)
+    assert byline.children[0].text == "{author.__class__} of beta: {0}"  # no formatting beyond the two names
+    no_byline = basic_rules.Target(**{**target.__dict__, "byline": ""})
+    assert basic_rules.byline_for(replica_comment("c-1", "hi"), no_byline) is None
+    with pytest.raises(ScriptResultError, match="comments must be"):
+        incoming_result({"comments": {"merge": True, "internal": True}})
