@@ -453,3 +453,37 @@ def incoming(replica, local, ctx):
     (comment,) = pair.nodes[ADO].person.list_comments(copy.key)
     assert copy.type == "User Story"
     assert "From Contoso, Ana on alpha:" in comment.body.content and "Please check" in comment.body.content
+
+
+def test_the_reporter_as_text_in_front_of_the_description(pair):  # recipe 5
+    publish(pair, ADO, "incoming", '''
+def incoming(replica, local, ctx):
+    who = replica["reporter"]["display_name"] if replica["reporter"] else "someone"
+    line = {"t": "Paragraph", "children": [{"t": "Text", "text": "Reported by %s (%s)" % (who, ctx["connection"]["remote"])}]}
+    body = replica["description"] or {"v": 1, "t": "Document", "blocks": []}
+    return {"summary": replica["summary"], "description": dict(body, blocks = [line] + body["blocks"])}
+''')
+    item = pair.nodes[JIRA].person.create_item(PROJECT, ItemFields(
+        type="Task", summary="Printer on fire", description=pair.text(JIRA, "Smoke everywhere")))
+    pair.notify(JIRA, item.key)
+    pair.quiesce()
+    html = copy_of(pair, JIRA, item).description.content
+    assert html.index("Reported by Ana (alpha)") < html.index("Smoke everywhere")
+
+
+def test_sharing_stops_when_the_item_is_closed(pair):  # recipe 18
+    publish(pair, JIRA, "outgoing", '''
+def outgoing(item, replica, ctx):
+    return None if item["status"] == "Done" else replica
+''')
+    jira, ado = pair.nodes[JIRA].person, pair.nodes[ADO].person
+    item = create(pair, JIRA, "Printer on fire")
+    pair.quiesce()
+    copy = copy_of(pair, JIRA, item)
+    jira.change_status(item.key, "Done")
+    jira.update_item(item.key, ItemFields(summary="Printer fixed"))
+    pair.notify(JIRA, item.key)
+    pair.quiesce()
+    assert ado.get_item(copy.key).summary == "Printer on fire"  # a closed item is no longer shared
+    twin = pair.nodes[JIRA].deps.twins.get(CONNECTION_ID, f"alpha:{item.id}")
+    assert twin is not None and twin.last_error is None  # still linked, nothing failed
