@@ -8,23 +8,17 @@ from __future__ import annotations
 import dataclasses
 import time
 import weakref
-from typing import Any, Protocol
+from typing import Any
 
 from twinbridge.models.connection import Connection
 from twinbridge.models.replica import FieldClock, Replica
 from twinbridge.models.tracker import TrackerComment, TrackerItem
 from twinbridge.models.twin import ScriptFailure, Twin
 from twinbridge.observability import logger, metrics
-from twinbridge.scripting.contract import Direction, HelperError, Outcome, ScriptError
+from twinbridge.scripting.contract import Direction, HelperError, ScriptError
 from twinbridge.services.deps import Deps
 from twinbridge.sync import basic_rules, script_rules
 from twinbridge.trackers.base import TrackerClient
-
-
-class ScriptRunner(Protocol):
-    """Where scripts run: ``scripting.runner.GuardedRunner`` in production."""
-
-    def run(self, source: str, direction: Direction, args: list[Any], helpers: Any) -> Outcome: ...
 
 
 class HostHelpers:
