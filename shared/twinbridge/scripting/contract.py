@@ -74,6 +74,10 @@ class ScriptError(TwinbridgeError):
         return {"kind": self.kind, "message": self.message, "line": self.line, "column": self.column,
                 "frame": self.frame}
 
+    def as_diagnostic(self, code: str) -> Diagnostic:
+        """This failure as a save-time finding (an error at its place, 1:1 when it has none)."""
+        return Diagnostic("error", max(self.line, 1), max(self.column, 1), code, self.message)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ScriptError:
         kind = str(data.get("kind", "error"))

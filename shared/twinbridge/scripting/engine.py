@@ -219,20 +219,16 @@ def check(source: str, direction: Direction) -> list[Diagnostic]:
     try:
         ast = sl.parse(filename, source)
     except sl.StarlarkError as error:
-        return [_diagnostic(from_starlark(error, filename), "parse")]
+        return [from_starlark(error, filename).as_diagnostic("parse")]
     found = [Diagnostic("warning", lint.resolved_location.span.begin.line + 1,  # the span counts from 0
                         lint.resolved_location.span.begin.column + 1, lint.short_name, lint.problem)
              for lint in ast.lint() if lint.short_name not in _QUIET_LINTS]
     try:
         Script(source, direction)
     except ScriptError as error:
-        found.insert(0, _diagnostic(error, "entry" if error.line == 0 else "eval"))
+        found.insert(0, error.as_diagnostic("entry" if error.line == 0 else "eval"))
     return found
 
 
 _QUIET_LINTS = {"unused-argument"}  # an entry function need not use all three of its parameters
-
-
-def _diagnostic(error: ScriptError, code: str) -> Diagnostic:
-    return Diagnostic("error", max(error.line, 1), max(error.column, 1), code, error.message)
 

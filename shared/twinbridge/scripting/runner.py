@@ -78,7 +78,7 @@ class GuardedRunner:
             if "error" in answer:
                 raise ScriptError.from_json(answer["error"])
         except ScriptError as failed:  # a limit hit by the module's top level is a finding too
-            return [Diagnostic("error", max(failed.line, 1), max(failed.column, 1), failed.kind, failed.message)]
+            return [failed.as_diagnostic(failed.kind)]
         return [Diagnostic(**diagnostic) for diagnostic in answer["diagnostics"]]
 
     def run(self, source: str, direction: Direction, args: list[Any], helpers: Helpers,

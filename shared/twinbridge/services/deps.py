@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from twinbridge.trackers.base import TrackerClient
     from twinbridge.trackers.credentials import TrackerCredentials, WebhookCredentials
 
-# Save-time checker of a script: scripting.engine.check by default; production swaps in the guarded worker's.
+# Save-time checker of a script; None in Deps means the node's guarded runner (``Deps.scripts.check``).
 RuleChecker = Callable[[str, "Direction"], list["Diagnostic"]]
 
 
