@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from twinbridge.errors import ConflictError, InvalidRequestError, NotFoundError, TrackerError, TwinbridgeError
+from twinbridge.errors import ConflictError, InvalidRequestError, NotFoundError, TwinbridgeError
 from twinbridge.models.connection import Connection
 from twinbridge.models.replica import FieldClock, ItemIdentity, Replica, message_digest
 from twinbridge.models.rules import DryRunRequest, DryRunRequestView, DryRunResponse, RuleDirection
@@ -24,7 +24,7 @@ from twinbridge.scripting.contract import ScriptError
 from twinbridge.services import rules, sync_scripts
 from twinbridge.services.deps import Deps
 from twinbridge.services.sync_in import target_for
-from twinbridge.sync import basic_rules
+from twinbridge.sync import basic_rules, script_rules
 from twinbridge.trackers.base import TrackerClient
 from twinbridge.trackers.captured import WriteCaptured
 
@@ -115,7 +115,7 @@ class _Incoming(_Run):
         if writes.ignored:
             self.response.warnings.append("the rules returned None: this replica would be acknowledged, not written")
             return
-        self._render(plan, writes.status, local, twin)
+        self._render(plan, script_rules.status_to_set(writes, local), local, twin)
 
     def _twin(self, request: DryRunRequest) -> Twin:
         if request.twin_id is not None:
@@ -146,7 +146,7 @@ class _Incoming(_Run):
             self._capture(lambda: self.dry.create_item(self.conn.project or "", plan.create))  # type: ignore[arg-type]
         if plan.update is not None:
             self._capture(lambda: self.dry.update_item(key, plan.update))  # type: ignore[arg-type]
-        if status and (local is None or (local.status or "").casefold() != status.casefold()):
+        if status is not None:
             self._capture(lambda: self.dry.change_status(key, status), f"status {status!r}")
         for add in plan.comments_add:
             self._capture(lambda add=add: self.dry.add_comment(key, add.body))  # type: ignore[misc]
@@ -168,17 +168,14 @@ class _Incoming(_Run):
         except WriteCaptured as captured:
             self.response.requests.append(DryRunRequestView(**captured.request.to_json()))
             return
-        except TrackerError as refused:  # a read on the way said no (an unreachable status, a missing item)
-            self.response.warnings.append(f"{what or 'a write'} would fail: {refused.message}"[:500])
-            return
-        except TwinbridgeError as refused:
+        except TwinbridgeError as refused:  # a read on the way said no (an unreachable status, a missing item)
             self.response.warnings.append(f"{what or 'a write'} would fail: {refused.message}"[:500])
             return
         if what:  # nothing to write: the reads showed the tracker already holds it
             self.response.warnings.append(f"{what}: nothing to send")
 
 
-def _writes_view(writes: Any) -> dict[str, Any]:
+def _writes_view(writes: script_rules.IncomingWrites) -> dict[str, Any]:
     return {"fields_written": sorted(writes.basic), "values": writes.basic, "status": writes.status,
             "priority": writes.priority, "assignee": writes.assignee if writes.assignee_set else "(unchanged)",
             "fields": writes.fields, "comments": "merge" if writes.comments else "none",

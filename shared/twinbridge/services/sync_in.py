@@ -258,8 +258,9 @@ class _Apply:
         if plan.update is not None:
             client.update_item(local.key, plan.update)
             crashpoints.reached("sync_in.after_update")
-        if scripted is not None and scripted.status and (local.status or "").casefold() != scripted.status.casefold():
-            self._change_status(local, scripted.status)  # after the fields, so transition validators see them
+        status = script_rules.status_to_set(scripted, local) if scripted is not None else None
+        if status is not None:
+            self._change_status(local, status)  # after the fields, so transition validators see them
         self._add_comments(local, plan.comments_add)
         for write in plan.comments_update:
             client.update_comment(local.key, write.local_id, write.body)

@@ -206,6 +206,14 @@ def add_extras(plan: basic_rules.Plan, writes: IncomingWrites, local: TrackerIte
         plan.update = (plan.update or ItemFields()).model_copy(update=changes)
 
 
+def status_to_set(writes: IncomingWrites, local: TrackerItem | None) -> str | None:
+    """The status the rules ask for, when the local item does not show it already (a new item always gets it)."""
+    wanted = writes.status
+    if not wanted or (local is not None and (local.status or "").casefold() == wanted.casefold()):
+        return None
+    return wanted
+
+
 def _basic_value(name: str, value: Any) -> Any:
     if name == "description":
         if value is None or isinstance(value, dict):
