@@ -391,6 +391,7 @@ def test_a_required_field_default_lets_the_transition_validator_pass(pair):  # r
     pair.quiesce()
     error = twin_error(pair, JIRA, f"alpha:{item.id}")
     assert error is not None and "Resolution note is required" in error["reason"]  # the validator said no
+    assert error["script"]["rules_version"] == 1 and error["reason"].startswith("rules v1: ")
 
     fixed = ADO_TO_JIRA_STATES.replace(
         '"status": lookup(STATES, replica["status"])}',

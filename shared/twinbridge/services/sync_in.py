@@ -259,8 +259,8 @@ class _Apply:
             client.update_item(local.key, plan.update)
             crashpoints.reached("sync_in.after_update")
         status = script_rules.status_to_set(scripted, local) if scripted is not None else None
-        if status is not None:
-            self._change_status(local, status)  # after the fields, so transition validators see them
+        if scripted is not None and status is not None:
+            self._change_status(local, status, scripted.rules_version)  # after the fields: validators see them
         self._add_comments(local, plan.comments_add)
         for write in plan.comments_update:
             client.update_comment(local.key, write.local_id, write.body)
@@ -291,11 +291,13 @@ class _Apply:
         self.record()  # in_seq moves to the applied seq: the inbox item is no longer pending
         logger.info("replica applied", extra={"twin": self.twin.twin_id, "seq": self.pending.seq})
 
-    def _change_status(self, local: TrackerItem, status: str) -> None:
+    def _change_status(self, local: TrackerItem, status: str, rules_version: int) -> None:
         try:
             self.client.change_status(local.key, status)
         except TrackerRejectedError as refused:  # no transition path, or a state the type does not have
-            raise ScriptError(f"status {status!r} cannot be set on {local.key}: {refused.detail}"[:500]) from None
+            failed = ScriptError(f"status {status!r} cannot be set on {local.key}: {refused.detail}"[:500])
+            failed.rules_version = rules_version  # the rules that asked for it
+            raise failed from None
         crashpoints.reached("sync_in.after_update")
 
     def _add_comments(self, local: TrackerItem, writes: list[basic_rules.CommentWrite]) -> None:
