@@ -13,15 +13,11 @@ from botocore.exceptions import ClientError
 from twinbridge.errors import ConcurrentModificationError, ConflictError, DuplicateKeyError, NotFoundError
 from twinbridge.models.connection import Connection
 from twinbridge.store import keys
-from twinbridge.store.conditions import condition_failed
+from twinbridge.store.conditions import cancellation_codes, condition_failed
 from twinbridge.store.serialization import COUNTER_FIELDS, from_item, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-
-def _cancellation_codes(exc: ClientError) -> list[str]:
-    return [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
 
 
 class ConnectionRepository:
@@ -80,7 +76,7 @@ class ConnectionRepository:
         try:
             self._client.transact_write_items(TransactItems=writes)
         except self._client.exceptions.TransactionCanceledException as exc:
-            codes = _cancellation_codes(exc)
+            codes = cancellation_codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise ConflictError(f"connection {conn.id} already exists on this node") from exc
             raise DuplicateKeyError(
@@ -124,7 +120,7 @@ class ConnectionRepository:
             self._client.transact_write_items(TransactItems=[update, *claims])  # type: ignore[list-item]
         except self._client.exceptions.TransactionCanceledException as exc:
             conn.version = old_version
-            codes = _cancellation_codes(exc)
+            codes = cancellation_codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise ConcurrentModificationError(
                     f"connection {conn.id} was changed by someone else meanwhile; read it again and retry"

@@ -10,6 +10,7 @@ from boto3.dynamodb.conditions import Key
 from twinbridge.errors import ConcurrentModificationError, NotFoundError
 from twinbridge.models.messages import PeerMessage
 from twinbridge.store import keys
+from twinbridge.store.conditions import cancellation_codes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -78,7 +79,7 @@ class OutboxRepository:
                     ]
                 )
             except self._client.exceptions.TransactionCanceledException as exc:
-                reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+                reasons = cancellation_codes(exc)
                 if alongside is not None and "ConditionalCheckFailed" in reasons[2:]:
                     raise ConcurrentModificationError(alongside.conflict) from exc
                 continue  # another append took the sequence number: take the next one

@@ -19,7 +19,6 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
 from twinbridge.errors import ConcurrentModificationError, ConflictError, NotFoundError
 from twinbridge.models.rules import (
@@ -34,6 +33,7 @@ from twinbridge.models.rules import (
     RuleVersionSummary,
 )
 from twinbridge.store import keys
+from twinbridge.store.conditions import cancellation_codes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -42,10 +42,6 @@ API_VERSION = 1  # the script API the source was written against (design brief Â
 SAVE_ATTEMPTS = 5  # a save that lost the race for a version number takes the next one
 _SUMMARY_ATTRIBUTES = ("version", "status", "sha256", "author", "created_at", "note", "based_on", "error_count",
                        "warning_count")
-
-
-def _cancellation_codes(exc: ClientError) -> list[str]:
-    return [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
 
 
 def _int(value: Any) -> int | None:
@@ -170,7 +166,7 @@ class RulesRepository:
                 self._client.transact_write_items(TransactItems=writes)
                 return version
             except self._client.exceptions.TransactionCanceledException as exc:
-                codes = _cancellation_codes(exc)
+                codes = cancellation_codes(exc)
                 if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
                     raise NotFoundError(f"connection {draft.connection_id} does not exist on this node") from exc
                 if not codes or codes[0] != "ConditionalCheckFailed":
@@ -227,7 +223,7 @@ class RulesRepository:
         try:
             self._client.transact_write_items(TransactItems=writes)
         except self._client.exceptions.TransactionCanceledException as exc:
-            codes = _cancellation_codes(exc)
+            codes = cancellation_codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise NotFoundError(f"connection {connection_id} does not exist on this node") from exc
             if "ConditionalCheckFailed" in codes:
