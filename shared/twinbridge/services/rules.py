@@ -23,6 +23,8 @@ from twinbridge.models.rules import (
 )
 from twinbridge.models.sync_admin import SyncRetryRequest
 from twinbridge.observability import logger
+from twinbridge.scripting.contract import ENGINE
+from twinbridge.scripting.defaults import SOURCES
 from twinbridge.services import sync_admin
 from twinbridge.services.deps import Deps, RuleChecker
 
@@ -54,12 +56,6 @@ def parse_which(value: str | None) -> Which:
     raise InvalidRequestError("version must be 'active', 'draft' or a version number")
 
 
-def _defaults(direction: RuleDirection) -> str:
-    from twinbridge.scripting.defaults import SOURCES
-
-    return SOURCES[direction]
-
-
 class StoredRulesSource:
     """The ``RulesSource`` port over the rules repository."""
 
@@ -74,7 +70,7 @@ class StoredRulesSource:
         source is read once and kept, checked by its digest."""
         pointer = self._rules.active_pointer(connection_id, direction)
         if pointer is None or pointer.version == GENERATED_VERSION:
-            return GENERATED_VERSION, _defaults(direction)
+            return GENERATED_VERSION, SOURCES[direction]
         key = (connection_id, direction, pointer.version, pointer.sha256)
         source = self._sources.get(key)
         if source is None:
@@ -90,12 +86,6 @@ def _checker(deps: Deps) -> RuleChecker:
     if deps.rule_checker is not None:
         return deps.rule_checker
     return deps.scripts.check
-
-
-def _engine() -> str:
-    from twinbridge.scripting.contract import ENGINE
-
-    return ENGINE
 
 
 def _active_version(deps: Deps, connection_id: str, direction: RuleDirection) -> int | None:
@@ -115,11 +105,11 @@ def _view(version: RuleVersion, active: int | None, mode: Literal["basic", "scri
 
 def _generated(connection_id: str, direction: RuleDirection, active: int | None,
                mode: Literal["basic", "script"]) -> RulesView:
-    source = _defaults(direction)
+    source = SOURCES[direction]
     return RulesView(
         connection_id=connection_id, direction=direction, version=GENERATED_VERSION, status="generated",
         active=not active, active_version=active or 0, connection_mode=mode, source=source,
-        sha256=source_digest(source), note="the generated rules: they reproduce basic mode", engine=_engine(),
+        sha256=source_digest(source), note="the generated rules: they reproduce basic mode", engine=ENGINE,
     )
 
 
@@ -154,7 +144,7 @@ def save(deps: Deps, connection_id: str, direction: RuleDirection, request: Save
     version = deps.rules.save_draft(RuleDraft(
         connection_id=connection_id, direction=direction, source=request.source,
         sha256=source_digest(request.source), author=author, created_at=utcnow(), note=request.note,
-        based_on=request.based_on if request.based_on is not None else (active or 0), engine=_engine(),
+        based_on=request.based_on if request.based_on is not None else (active or 0), engine=ENGINE,
         diagnostics=diagnostics,
     ))
     logger.info("rules saved", extra={"connection_id": connection_id, "direction": direction,
@@ -237,7 +227,7 @@ def rollback(deps: Deps, connection_id: str, direction: RuleDirection, version: 
     if version == (active or GENERATED_VERSION):
         return show(deps, connection_id, direction, version)
     if version == GENERATED_VERSION:
-        source = _defaults(direction)
+        source = SOURCES[direction]
         deps.rules.publish(connection_id, direction, ActiveRules(version=0, sha256=source_digest(source)), active,
                            author=author, at=utcnow(), action="rolled back", note="the generated defaults")
         generated = _generated(connection_id, direction, 0, conn.mode)
