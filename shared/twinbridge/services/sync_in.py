@@ -481,6 +481,7 @@ def _script_failed(deps: Deps, twin: Twin, error: ScriptError) -> bool:
     if isinstance(error, Deferred) and recorded and recorded[-1].attempts < DEFER_ATTEMPTS:
         logger.info("apply deferred by the rules; retried", extra={"twin": twin.twin_id, "reason": reason[:300]})
         raise ApplyFailedError(f"twin {twin.twin_id}: deferred: {error.message}")
+    sync_scripts.count_failure()
     deps.events.record(twin.connection_id, "script.error", f"incoming rules on {twin.twin_id}: {reason}"[:500])
     logger.warning("the incoming rules failed on this twin", extra={"twin": twin.twin_id, "reason": reason[:300]})
     return False

@@ -65,6 +65,7 @@ def handle_change(deps: Deps, change: ChangeEvent) -> int:
         except ScriptError as exc:  # the rules fail the same way on a retry: recorded, not retried (a fix re-queues)
             reason = sync_scripts.script_reason(exc)
             _record_outgoing_error(deps, conn, item, reason, script=sync_scripts.script_failure(exc))
+            sync_scripts.count_failure()
             deps.events.record(conn.id, "script.error", f"outgoing rules on {item.key}: {reason}"[:500])
         except TwinbridgeError as exc:
             _record_outgoing_error(deps, conn, item, exc.message)

@@ -155,9 +155,14 @@ def _result_error(problem: Exception, version: int) -> ScriptError:
     return error
 
 
-def script_failure(error: ScriptError) -> ScriptFailure:
-    """The failure as the twin records it; counted as the ``ScriptErrors`` metric (alarmed when many twins fail)."""
+def count_failure() -> None:
+    """A twin the rules failed on for good (a ``defer`` still being retried is not one): the ``ScriptErrors`` metric,
+    alarmed when many twins fail."""
     metrics.add_metric(name="ScriptErrors", unit="Count", value=1)
+
+
+def script_failure(error: ScriptError) -> ScriptFailure:
+    """The failure as the twin records it."""
     kind = error.kind if error.kind in ("error", "limit", "defer") else "error"
     return ScriptFailure(kind=kind, rules_version=error.rules_version, line=error.line, column=error.column,
                          frame=error.frame[:8000])
